@@ -1,0 +1,377 @@
+"""The ``adhere-scenario/1`` and ``adhere-result/1`` JSON documents (§6 of the rules).
+
+Parsing locates every error by its path in the document (``events[3].system_presence``), so
+a user can find the offending item. Keys the format does not define are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from adhere.domain.agent_state import AgentEvent, EventKind
+from adhere.domain.categories import parse_activity_category, parse_presence, parse_routing
+from adhere.domain.errors import InvalidInput
+from adhere.domain.evaluation import AgentResult, Evaluation, Segment
+from adhere.domain.explanations import Explanation, ExplanationStatus, ExplanationType
+from adhere.domain.instants import MICROS_PER_MINUTE, format_instant, parse_instant, seconds
+from adhere.domain.metrics import AdherenceException, Metrics
+from adhere.domain.organisation import Agent, ManagementUnit, Team
+from adhere.domain.scenario import Scenario, Window
+from adhere.domain.schedule import Activity, ActivityCode
+from adhere.domain.settings import AdherenceSettings
+
+SCENARIO_FORMAT = "adhere-scenario/1"
+RESULT_FORMAT = "adhere-result/1"
+
+_T = TypeVar("_T")
+Json = dict[str, Any]
+
+
+def parse_scenario(document: object) -> Scenario:
+    doc = _object(document, "scenario")
+    if doc.get("format") != SCENARIO_FORMAT:
+        raise InvalidInput(f"expected {SCENARIO_FORMAT!r}, got {doc.get('format')!r}", "format")
+    unit = _located("management_unit", lambda: parse_management_unit(doc.get("management_unit")))
+    schedules: dict[str, list[Activity]] = {}
+    for index, entry in enumerate(_list(doc.get("schedules", []), "schedules")):
+        where = f"schedules[{index}]"
+        item = _object(entry, where)
+        agent_id = _located(where, lambda item=item: _string(item, "agent_id"))
+        activities = _list(item.get("activities", []), f"{where}.activities")
+        schedules.setdefault(agent_id, []).extend(
+            _located(f"{where}.activities[{i}]", lambda a=a: parse_activity(a))
+            for i, a in enumerate(activities)
+        )
+    window = _object(doc.get("window"), "window")
+    return _located(
+        "",
+        lambda: Scenario(
+            management_unit=unit,
+            teams=_items(doc, "teams", lambda t: parse_team(t, unit.id), required=False),
+            activity_codes=_items(doc, "activity_codes", parse_activity_code),
+            agents=_items(doc, "agents", lambda a: parse_agent(a, unit.id)),
+            schedules=schedules,
+            events=_items(doc, "events", parse_event),
+            explanations=_items(doc, "explanations", parse_explanation, required=False),
+            window=_located(
+                "window",
+                lambda: Window(_instant(window, "start"), _instant(window, "end")),
+            ),
+        ),
+    )
+
+
+def parse_management_unit(value: object) -> ManagementUnit:
+    item = _object(value, None)
+    settings = _object(item.get("settings") or {}, "settings")
+    return ManagementUnit(
+        id=_string(item, "id"),
+        name=_optional_string(item, "name") or _string(item, "id"),
+        time_zone=_string(item, "time_zone"),
+        settings=_located("settings", lambda: parse_settings(settings)),
+    )
+
+
+def parse_settings(item: Mapping[str, Any]) -> AdherenceSettings:
+    """Adherence settings; omitted ones take the defaults of the rules."""
+    given: dict[str, Any] = {}
+    for name in ("adherence_exception_threshold_seconds", "severe_alert_threshold_minutes"):
+        if item.get(name) is not None:
+            given[name] = _number(item, name)
+    if item.get("adherence_target_percent") is not None:
+        given["adherence_target_percent"] = _number(item, "adherence_target_percent")
+    for name in ("non_on_queue_activities_equivalent", "working_outside_shift_is_exception"):
+        if item.get(name) is not None:
+            given[name] = _boolean(item, name)
+    for name in ("ignored_activity_categories", "offline_adherent_categories"):
+        if item.get(name) is not None:
+            given[name] = frozenset(
+                _located(f"{name}[{i}]", lambda v=v: parse_activity_category(v))
+                for i, v in enumerate(_list(item[name], name))
+            )
+    if item.get("ignored_activity_code_ids") is not None:
+        codes = _list(item["ignored_activity_code_ids"], "ignored_activity_code_ids")
+        given["ignored_activity_code_ids"] = frozenset(
+            _located(f"ignored_activity_code_ids[{i}]", lambda v=v: _as_string(v))
+            for i, v in enumerate(codes)
+        )
+    if item.get("presence_categories") is not None:
+        table = _object(item["presence_categories"], "presence_categories")
+        given["presence_categories"] = {
+            _located(f"presence_categories.{k}", lambda k=k: parse_presence(k)): _located(
+                f"presence_categories.{k}", lambda v=v: parse_activity_category(v)
+            )
+            for k, v in table.items()
+        }
+    return AdherenceSettings(**given)
+
+
+def parse_team(value: object, unit_id: str) -> Team:
+    item = _object(value, None)
+    return Team(_string(item, "id"), _optional_string(item, "name") or _string(item, "id"), unit_id)
+
+
+def parse_activity_code(value: object) -> ActivityCode:
+    item = _object(value, None)
+    active = item.get("active")
+    return ActivityCode(
+        id=_string(item, "id"),
+        name=_optional_string(item, "name") or _string(item, "id"),
+        category=_located("category", lambda: parse_activity_category(item.get("category"))),
+        secondary_presence_id=_optional_string(item, "secondary_presence_id"),
+        active=True if active is None else _boolean(item, "active"),
+    )
+
+
+def parse_agent(value: object, unit_id: str) -> Agent:
+    item = _object(value, None)
+    given_unit = _optional_string(item, "management_unit_id")
+    if given_unit is not None and given_unit != unit_id:
+        raise InvalidInput(
+            f"unknown management unit {given_unit!r} (the scenario's is {unit_id!r})",
+            "management_unit_id",
+        )
+    external = item.get("external_ids") or {}
+    return Agent(
+        id=_string(item, "id"),
+        name=_optional_string(item, "name") or _string(item, "id"),
+        management_unit_id=unit_id,
+        team_id=_optional_string(item, "team_id"),
+        external_ids={
+            str(k): _located(f"external_ids.{k}", lambda v=v: _as_string(v))
+            for k, v in _object(external, "external_ids").items()
+        },
+    )
+
+
+def parse_activity(value: object) -> Activity:
+    """``{start, length_minutes | end, activity_code_id}``; if both are given they must agree."""
+    item = _object(value, None)
+    start = _instant(item, "start")
+    end = _instant(item, "end") if item.get("end") is not None else None
+    if item.get("length_minutes") is not None:
+        length = _number(item, "length_minutes")
+        if length <= 0:
+            raise InvalidInput("must be greater than 0", "length_minutes")
+        by_length = start + round(length * MICROS_PER_MINUTE)
+        if end is not None and end != by_length:
+            raise InvalidInput(
+                f"end {format_instant(end)} disagrees with length_minutes {length} "
+                f"(which ends at {format_instant(by_length)})",
+                "end",
+            )
+        end = by_length
+    if end is None:
+        raise InvalidInput("either end or length_minutes is required", "end")
+    code = _string(item, "activity_code_id")
+    return _located("end", lambda: Activity(start, end, code))
+
+
+def parse_event(value: object) -> AgentEvent:
+    item = _object(value, None)
+    presence = item.get("system_presence")
+    routing = item.get("routing_status")
+    queues = item.get("queue_ids")
+    return AgentEvent(
+        id=_string(item, "id"),
+        agent_id=_string(item, "agent_id"),
+        time=_instant(item, "time"),
+        kind=_located("kind", lambda: _enum(EventKind, item.get("kind"), "event kind")),
+        system_presence=(
+            None
+            if presence is None
+            else _located("system_presence", lambda: parse_presence(presence))
+        ),
+        secondary_presence_id=_optional_string(item, "secondary_presence_id"),
+        routing_status=(
+            None if routing is None else _located("routing_status", lambda: parse_routing(routing))
+        ),
+        queue_ids=(
+            None
+            if queues is None
+            else tuple(
+                _located(f"queue_ids[{i}]", lambda q=q: _as_string(q))
+                for i, q in enumerate(_list(queues, "queue_ids"))
+            )
+        ),
+    )
+
+
+def parse_explanation(value: object) -> Explanation:
+    item = _object(value, None)
+    status = item.get("status")
+    kind = item.get("type")
+    return Explanation(
+        id=_string(item, "id"),
+        agent_id=_string(item, "agent_id"),
+        start=_instant(item, "start"),
+        length_minutes=_number(item, "length_minutes"),
+        status=(
+            ExplanationStatus.PENDING
+            if status is None
+            else _located("status", lambda: _enum(ExplanationStatus, status, "status"))
+        ),
+        type=(
+            ExplanationType.LATE
+            if kind is None
+            else _located("type", lambda: _enum(ExplanationType, kind, "explanation type"))
+        ),
+    )
+
+
+# ---- rendering --------------------------------------------------------------------------
+
+
+def render_result(evaluation: Evaluation) -> Json:
+    return {
+        "format": RESULT_FORMAT,
+        "agents": [render_agent(agent) for agent in evaluation.agents],
+        "totals": {"metrics": render_metrics(evaluation.totals)},
+    }
+
+
+def render_agent(result: AgentResult) -> Json:
+    return {
+        "agent_id": result.agent_id,
+        "segments": [render_segment(segment) for segment in result.segments],
+        "exceptions": [render_exception(exception) for exception in result.exceptions],
+        "metrics": render_metrics(result.metrics),
+        "days": [
+            {
+                "date": day.day.date.isoformat(),
+                "start": format_instant(day.day.start),
+                "end": format_instant(day.day.end),
+                "metrics": render_metrics(day.metrics),
+            }
+            for day in result.days
+        ],
+    }
+
+
+def render_segment(segment: Segment) -> Json:
+    adherence = segment.adherence
+    return {
+        "start": format_instant(segment.start),
+        "end": format_instant(segment.end),
+        "scheduled_category": adherence.scheduled_category.value,
+        "scheduled_activity_code_id": adherence.scheduled_activity_code_id,
+        "actual_category": adherence.actual_category.value,
+        "adherence_state": adherence.adherence_state.value,
+        "impact": adherence.impact.value,
+    }
+
+
+def render_exception(exception: AdherenceException) -> Json:
+    return {
+        "start": format_instant(exception.start),
+        "end": format_instant(exception.end),
+        "duration_seconds": seconds(exception.duration),
+        "impact": exception.impact.value,
+        "severe": exception.severe,
+    }
+
+
+def render_metrics(metrics: Metrics) -> Json:
+    return {
+        "state_seconds": {state.value: seconds(us) for state, us in metrics.state.items()},
+        "adherence_schedule_seconds": seconds(metrics.adherence_schedule),
+        "exception_seconds": seconds(metrics.exception),
+        "adherence_percent": metrics.adherence_percent,
+        "conformance_schedule_seconds": seconds(metrics.conformance_schedule),
+        "conformance_actual_seconds": seconds(metrics.conformance_actual),
+        "conformance_percent": metrics.conformance_percent,
+        "impact_seconds": {impact.value: seconds(us) for impact, us in metrics.impact.items()},
+    }
+
+
+# ---- field helpers ----------------------------------------------------------------------
+
+
+def _located(field: str, parse: Callable[[], _T]) -> _T:
+    try:
+        return parse()
+    except InvalidInput as error:
+        raise error.at(field) if field else error from None
+
+
+def _items(
+    doc: Mapping[str, Any],
+    key: str,
+    parse: Callable[[object], _T],
+    required: bool = True,
+) -> tuple[_T, ...]:
+    value = doc.get(key)
+    if value is None:
+        if required:
+            raise InvalidInput("is required", key)
+        return ()
+    return tuple(
+        _located(_item_location(key, index, item), lambda item=item: parse(item))
+        for index, item in enumerate(_list(value, key))
+    )
+
+
+def _item_location(key: str, index: int, item: object) -> str:
+    if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+        return f"{key}[{index}] (id {item['id']!r})"
+    return f"{key}[{index}]"
+
+
+def _object(value: object, field: str | None) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"expected an object, got {_kind(value)}", field)
+    return value
+
+
+def _list(value: object, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidInput(f"expected a list, got {_kind(value)}", field)
+    return value
+
+
+def _string(item: Mapping[str, Any], key: str) -> str:
+    if item.get(key) is None:
+        raise InvalidInput("is required", key)
+    return _located(key, lambda: _as_string(item[key]))
+
+
+def _optional_string(item: Mapping[str, Any], key: str) -> str | None:
+    return None if item.get(key) is None else _string(item, key)
+
+
+def _as_string(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _number(item: Mapping[str, Any], key: str) -> float:
+    value = item.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"expected a number, got {_kind(value)}", key)
+    return value
+
+
+def _boolean(item: Mapping[str, Any], key: str) -> bool:
+    value = item.get(key)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"expected true or false, got {_kind(value)}", key)
+    return value
+
+
+def _instant(item: Mapping[str, Any], key: str) -> int:
+    if item.get(key) is None:
+        raise InvalidInput("is required", key)
+    return _located(key, lambda: parse_instant(item[key]))
+
+
+def _enum(enum: type[Any], value: object, what: str) -> Any:
+    accepted = [member.value for member in enum]
+    if value not in accepted:
+        raise InvalidInput(f"unknown {what} {value!r}; accepted: {', '.join(accepted)}")
+    return enum(value)
+
+
+def _kind(value: object) -> str:
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"[:80]

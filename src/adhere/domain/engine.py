@@ -1,0 +1,415 @@
+"""The real-time adherence engine: live per-agent state, fed one input at a time.
+
+Every input (event, schedule edit, explanation, settings change, clock tick) returns the
+adherence changes it caused. Each change says that over ``[at, until)`` (``until=None``: from
+``at`` onwards) the agent's adherence is now `current` where it was believed to be `previous`.
+Replaying every change in order onto an agent that starts `UNSCHEDULED_OFFLINE` gives exactly
+the timeline that batch evaluation computes, up to the engine's horizon.
+
+An agent's *horizon* is the latest of the engine's clock and its latest event: what happens up
+to it has been reported. Changes beyond it are announced when the clock reaches them
+(`next_change_at`, `advance_to`); changes at or before it are *corrections* (late events,
+schedule edits, explanations, settings).
+
+Cost: an event in time order costs a few look-ups, whatever the history's length; a late event
+or an edit re-sweeps the agent's timeline from the edited instant to the horizon.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right, insort
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import count
+from operator import attrgetter
+
+from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence, Classifier
+from adhere.domain.agent_state import AgentEvent, AgentState, apply
+from adhere.domain.errors import InvalidInput
+from adhere.domain.explanations import Explanation, approved_intervals
+from adhere.domain.instants import Instant, format_instant
+from adhere.domain.organisation import Agent, ManagementUnit
+from adhere.domain.schedule import Activity, ActivityCode, replaced_range
+from adhere.domain.timeline import AgentInputs, ChangePoint, TimedEffect, sweep
+
+
+@dataclass(frozen=True, slots=True)
+class AdherenceChange:
+    agent_id: str
+    at: Instant
+    until: Instant | None
+    previous: Adherence
+    current: Adherence
+    correction: bool
+
+
+class TooLate(InvalidInput):
+    """The input reaches before the engine's compaction point; rebuild the agent to apply it."""
+
+
+@dataclass(slots=True)
+class _Unit:
+    unit: ManagementUnit
+    classifier: Classifier
+
+
+@dataclass(slots=True)
+class _Agent:
+    agent: Agent
+    inputs: AgentInputs = field(default_factory=AgentInputs)
+    seen: dict[str, Instant] = field(default_factory=dict)
+    explanations: dict[str, Explanation] = field(default_factory=dict)
+    latest: AgentState | None = None  # fold of every held event; None means base_state
+    last_event: Instant | None = None
+    current: Adherence = UNSCHEDULED_OFFLINE
+    next_change: Instant | None = None
+    compacted_before: Instant | None = None
+
+
+class AdherenceEngine:
+    def __init__(self) -> None:
+        self._units: dict[str, _Unit] = {}
+        self._agents: dict[str, _Agent] = {}
+        self._clock: Instant | None = None
+        self._arrivals = count()
+        self._timers: list[tuple[Instant, int, str]] = []
+        self._timer_order = count()
+
+    # ---- configuration -------------------------------------------------------------------
+
+    def configure_unit(
+        self, unit: ManagementUnit, activity_codes: Sequence[ActivityCode]
+    ) -> list[AdherenceChange]:
+        """Add a management unit or change its settings and codes; the past is re-evaluated."""
+        configured = _Unit(unit, Classifier(unit.settings, activity_codes))
+        slots = [s for s in self._agents.values() if s.agent.management_unit_id == unit.id]
+        for slot in slots:
+            for activity in slot.inputs.activities:
+                configured.classifier.require_code(activity.activity_code_id)
+        changes: list[AdherenceChange] = []
+        previous = self._units.get(unit.id)
+        self._units[unit.id] = configured
+        if previous is not None:
+            for slot in slots:
+                # Sweep the old timeline with the old classifier, then the new one.
+                self._units[unit.id] = previous
+                changes += self._revise(
+                    slot, self._earliest(slot), lambda: self._units.__setitem__(unit.id, configured)
+                )
+        return changes
+
+    def add_agent(self, agent: Agent) -> None:
+        if agent.management_unit_id not in self._units:
+            raise InvalidInput(
+                f"unknown management unit {agent.management_unit_id!r}", "management_unit_id"
+            )
+        slot = self._agents.get(agent.id)
+        if slot is None:
+            self._agents[agent.id] = _Agent(agent)
+        elif slot.agent.management_unit_id != agent.management_unit_id:
+            raise InvalidInput(
+                f"agent {agent.id!r} belongs to {slot.agent.management_unit_id!r}; "
+                "moving agents between management units is not supported",
+                "management_unit_id",
+            )
+        else:
+            slot.agent = agent
+
+    # ---- inputs --------------------------------------------------------------------------
+
+    def ingest(self, event: AgentEvent) -> list[AdherenceChange]:
+        """Apply one event; a duplicate id (first arrival wins) changes nothing."""
+        slot = self._slot(event.agent_id)
+        if event.id in slot.seen:
+            return []
+        self._refuse_compacted(slot, event.time, f"event {event.id!r}")
+        slot.seen[event.id] = event.time
+        timed = TimedEffect(event.time, next(self._arrivals), event.effect)
+        events = slot.inputs.events
+        horizon = self._horizon(slot)
+        # In time order (the usual case) the state before the event is the cached latest one,
+        # so nothing is re-folded: the cost does not grow with the history.
+        in_order = not events or event.time > events[-1].time
+        before = self._latest(slot) if in_order else None
+        slot.last_event = max(event.time, slot.last_event or event.time)
+        if horizon is None:
+            insort(events, timed)
+            slot.latest = None
+            return self._advance_agent(slot, None, event.time)
+        if event.time > horizon:
+            assert before is not None  # an event after the horizon is after every event held
+            events.append(timed)
+            slot.latest = apply(before, timed.effect)
+            return self._advance_agent(slot, horizon, event.time, before, len(events) - 1)
+        known = (before, len(events)) if before is not None else None
+        changes = self._revise(slot, event.time, lambda: insort(events, timed), known)
+        slot.latest = None if before is None else apply(before, timed.effect)
+        return changes
+
+    def replace_schedule(
+        self, agent_id: str, start: Instant, end: Instant, activities: Iterable[Activity]
+    ) -> list[AdherenceChange]:
+        """Replace the agent's activities inside ``[start, end)``."""
+        slot = self._slot(agent_id)
+        self._refuse_compacted(slot, start, "schedule edit")
+        classifier = self._units[slot.agent.management_unit_id].classifier
+        new = replaced_range(agent_id, slot.inputs.activities, start, end, activities)
+        for activity in new:
+            classifier.require_code(activity.activity_code_id)
+        return self._revise(slot, start, lambda: setattr(slot.inputs, "activities", new))
+
+    def put_explanation(self, explanation: Explanation) -> list[AdherenceChange]:
+        """Add an explanation or change its status; an approved one explains time out."""
+        slot = self._slot(explanation.agent_id)
+        old = slot.explanations.get(explanation.id)
+        since = explanation.start if old is None else min(old.start, explanation.start)
+        self._refuse_compacted(slot, since, f"explanation {explanation.id!r}")
+
+        def store() -> None:
+            slot.explanations[explanation.id] = explanation
+            slot.inputs.explained = approved_intervals(slot.explanations.values())
+
+        return self._revise(slot, since, store)
+
+    def advance_to(self, now: Instant) -> list[AdherenceChange]:
+        """Move the clock to `now`, reporting what schedule boundaries changed on the way."""
+        if self._clock is not None and now <= self._clock:
+            return []
+        changes: list[AdherenceChange] = []
+        if self._clock is None:
+            due = list(self._agents.values())
+        else:
+            due = []
+            while self._timers and self._timers[0][0] <= now:
+                instant, _, agent_id = heapq.heappop(self._timers)
+                slot = self._agents[agent_id]
+                if slot.next_change == instant:
+                    slot.next_change = None
+                    due.append(slot)
+        previous_clock, self._clock = self._clock, now
+        for slot in due:
+            horizon = _later(previous_clock, slot.last_event)
+            if horizon is None or horizon < now:
+                changes += self._advance_agent(slot, horizon, now)
+            else:
+                self._schedule_timer(slot)
+        return changes
+
+    def compact(self, before: Instant) -> None:
+        """Forget inputs that end before `before` (bounded memory); earlier inputs become
+        `TooLate`. Only instants the engine has already reported can be forgotten."""
+        for slot in self._agents.values():
+            horizon = self._horizon(slot)
+            if horizon is None:
+                continue
+            cut = min(before, horizon)
+            inputs = slot.inputs
+            state, index = inputs.state_before(cut)
+            inputs.base_state = state
+            del inputs.events[:index]
+            inputs.activities = [a for a in inputs.activities if a.end > cut]
+            inputs.explained = [span for span in inputs.explained if span[1] > cut]
+            slot.explanations = {k: e for k, e in slot.explanations.items() if e.end > cut}
+            slot.seen = {k: t for k, t in slot.seen.items() if t >= cut}
+            slot.compacted_before = max(cut, slot.compacted_before or cut)
+
+    # ---- queries -------------------------------------------------------------------------
+
+    def now(self) -> Instant | None:
+        return self._clock
+
+    def next_change_at(self) -> Instant | None:
+        """The next instant at which some agent's adherence changes by the clock alone."""
+        while self._timers:
+            instant, _, agent_id = self._timers[0]
+            if self._agents[agent_id].next_change == instant:
+                return instant
+            heapq.heappop(self._timers)
+        return None
+
+    def current(self, agent_id: str) -> Adherence:
+        """The agent's adherence at its horizon (the latest instant reported)."""
+        return self._slot(agent_id).current
+
+    def adherence_at(self, agent_id: str, instant: Instant) -> Adherence:
+        slot = self._slot(agent_id)
+        self._refuse_compacted(slot, instant, "query")
+        return self._sweep(slot, instant, instant)[0].adherence
+
+    def agent_ids(self) -> list[str]:
+        return list(self._agents)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _slot(self, agent_id: str) -> _Agent:
+        slot = self._agents.get(agent_id)
+        if slot is None:
+            raise InvalidInput(f"unknown agent {agent_id!r}", "agent_id")
+        return slot
+
+    def _horizon(self, slot: _Agent) -> Instant | None:
+        return _later(self._clock, slot.last_event)
+
+    def _latest(self, slot: _Agent) -> AgentState:
+        """The fold of every event held, cached until a late event invalidates it."""
+        if slot.latest is None:
+            state = slot.inputs.base_state
+            for event in slot.inputs.events:
+                state = apply(state, event.effect)
+            slot.latest = state
+        return slot.latest
+
+    def _earliest(self, slot: _Agent) -> Instant:
+        """The earliest instant whose adherence the engine can still re-evaluate."""
+        if slot.compacted_before is not None:
+            return slot.compacted_before
+        span = slot.inputs.boundaries()
+        horizon = self._horizon(slot)
+        return span[0] if span else (horizon if horizon is not None else 0)
+
+    def _refuse_compacted(self, slot: _Agent, instant: Instant, what: str) -> None:
+        if slot.compacted_before is not None and instant < slot.compacted_before:
+            raise TooLate(
+                f"{what} at {format_instant(instant)} is before "
+                f"{format_instant(slot.compacted_before)}, which this engine no longer holds"
+            )
+
+    def _sweep(
+        self,
+        slot: _Agent,
+        start: Instant,
+        stop: Instant,
+        state: AgentState | None = None,
+        event_index: int | None = None,
+    ) -> list[ChangePoint]:
+        classifier = self._units[slot.agent.management_unit_id].classifier
+        return sweep(slot.inputs, classifier, start, stop, state=state, event_index=event_index)
+
+    def _revise(
+        self,
+        slot: _Agent,
+        since: Instant,
+        mutate: Callable[[], None],
+        known: tuple[AgentState, int] | None = None,
+    ) -> list[AdherenceChange]:
+        """Apply `mutate` (which changes nothing before `since`) and report the corrections.
+
+        `known` is the fold of the events before `since` and the index of the next, if known.
+        """
+        horizon = self._horizon(slot)
+        if horizon is None or since > horizon:
+            mutate()
+            self._schedule_timer(slot)
+            return []
+        state, index = known if known is not None else slot.inputs.state_before(since)
+        old = _adherence_points(self._sweep(slot, since, horizon, state, index))
+        mutate()
+        new = _adherence_points(self._sweep(slot, since, horizon, state, index))
+        slot.current = new[-1][1]
+        self._schedule_timer(slot)
+        return _corrections(slot.agent.id, old, new)
+
+    def _advance_agent(
+        self,
+        slot: _Agent,
+        horizon: Instant | None,
+        until: Instant,
+        state: AgentState | None = None,
+        event_index: int | None = None,
+    ) -> list[AdherenceChange]:
+        """Report the changes in ``(horizon, until]``, in time order, as live transitions."""
+        if horizon is None:
+            span = slot.inputs.boundaries()
+            start = min(span[0], until) if span else until
+            state = event_index = None
+        else:
+            start = horizon
+        points = _adherence_points(self._sweep(slot, start, until, state, event_index))
+        changes: list[AdherenceChange] = []
+        previous = slot.current
+        for at, adherence in points:
+            if adherence != previous:
+                changes.append(AdherenceChange(slot.agent.id, at, None, previous, adherence, False))
+                previous = adherence
+        slot.current = previous
+        self._schedule_timer(slot, horizon=until)
+        return changes
+
+    def _schedule_timer(self, slot: _Agent, horizon: Instant | None = None) -> None:
+        """Find when the clock alone next changes this agent's adherence, and set a timer."""
+        horizon = horizon if horizon is not None else self._horizon(slot)
+        if horizon is None:
+            return
+        upcoming = self._next_change(slot, horizon)
+        if upcoming is not None and upcoming != slot.next_change:
+            heapq.heappush(self._timers, (upcoming, next(self._timer_order), slot.agent.id))
+        slot.next_change = upcoming
+
+    def _next_change(self, slot: _Agent, horizon: Instant) -> Instant | None:
+        """The first schedule or explanation boundary after `horizon` that changes adherence.
+
+        Only a few boundaries are tried; if none of them changes anything, the last one tried
+        is returned, to look again from there when it comes (a timer that changes nothing).
+        """
+        inputs = slot.inputs
+        first = bisect_right(inputs.activities, horizon, key=_end)
+        activity_edges = (
+            edge for a in inputs.activities[first:] for edge in (a.start, a.end) if edge > horizon
+        )
+        span_edges = (edge for span in inputs.explained for edge in span if edge > horizon)
+        state, index = self._latest(slot), len(inputs.events)
+        edge: Instant | None = None
+        for tried, edge in enumerate(heapq.merge(activity_edges, span_edges)):
+            value = self._sweep(slot, edge, edge, state, index)[0].adherence
+            if value != slot.current or tried == _BOUNDARIES_TRIED:
+                break
+        return edge
+
+
+_BOUNDARIES_TRIED = 8
+_end = attrgetter("end")
+
+
+def _later(a: Instant | None, b: Instant | None) -> Instant | None:
+    if a is None:
+        return b
+    return a if b is None or a >= b else b
+
+
+def _adherence_points(points: Sequence[ChangePoint]) -> list[tuple[Instant, Adherence]]:
+    """The change points of adherence alone (conformance-only changes dropped)."""
+    collapsed: list[tuple[Instant, Adherence]] = []
+    for point in points:
+        if not collapsed or collapsed[-1][1] != point.adherence:
+            collapsed.append((point.at, point.adherence))
+    return collapsed
+
+
+def _corrections(
+    agent_id: str,
+    old: Sequence[tuple[Instant, Adherence]],
+    new: Sequence[tuple[Instant, Adherence]],
+) -> list[AdherenceChange]:
+    """Maximal intervals of constant (old, new) where the two timelines differ.
+
+    Both start at the same instant; the last values hold on to the horizon and beyond.
+    """
+    instants = sorted({at for at, _ in old} | {at for at, _ in new})
+    changes: list[AdherenceChange] = []
+    pending: tuple[Instant, Adherence, Adherence] | None = None
+    oi = ni = 0
+    for instant in instants:
+        while oi + 1 < len(old) and old[oi + 1][0] <= instant:
+            oi += 1
+        while ni + 1 < len(new) and new[ni + 1][0] <= instant:
+            ni += 1
+        before, after = old[oi][1], new[ni][1]
+        if pending is not None and (pending[1], pending[2]) != (before, after):
+            changes.append(AdherenceChange(agent_id, pending[0], instant, *pending[1:], True))
+            pending = None
+        if pending is None and before != after:
+            pending = (instant, before, after)
+    if pending is not None:
+        changes.append(AdherenceChange(agent_id, pending[0], None, *pending[1:], True))
+    return changes

@@ -1,0 +1,59 @@
+"""Instants: integer microseconds since the Unix epoch, UTC.
+
+Integers keep every computation exact (no float drift when durations are summed) and make
+comparisons cheap on the hot path. Text is RFC 3339 with a mandatory offset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from adhere.domain.errors import InvalidInput
+
+Instant = int
+MICROS_PER_SECOND = 1_000_000
+MICROS_PER_MINUTE = 60 * MICROS_PER_SECOND
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
+)
+
+
+def parse_instant(text: object) -> Instant:
+    """Parse an RFC 3339 instant; one without an offset is ambiguous and rejected."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"expected an RFC 3339 instant string, got {text!r}")
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise InvalidInput(f"{text!r} is not an RFC 3339 instant (e.g. 2026-03-29T08:00:00Z)")
+    if match["offset"] is None:
+        raise InvalidInput(f"{text!r} has no UTC offset; add Z or ±hh:mm")
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError as error:
+        raise InvalidInput(f"{text!r} is not a valid instant: {error}") from None
+    return from_datetime(moment)
+
+
+def from_datetime(moment: datetime) -> Instant:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
+
+
+def to_datetime(instant: Instant) -> datetime:
+    return _EPOCH + timedelta(microseconds=instant)
+
+
+def format_instant(instant: Instant) -> str:
+    """RFC 3339 in UTC with ``Z``; fractional seconds only when there are some."""
+    moment = to_datetime(instant)
+    if moment.microsecond:
+        fraction = f"{moment.microsecond:06d}".rstrip("0")
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds(micros: int) -> float:
+    return micros / MICROS_PER_SECOND

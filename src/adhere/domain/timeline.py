@@ -1,0 +1,163 @@
+"""An agent's timeline: the piecewise-constant adherence that schedule and events produce.
+
+`sweep` is the one place where inputs become adherence. Batch evaluation sweeps the whole
+timeline once; the real-time engine sweeps only the range an input can have changed. Because
+both run the same code, they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
+from typing import NamedTuple
+
+from adhere.domain.adherence import Adherence, Classified, Classifier
+from adhere.domain.agent_state import LOGGED_OUT, AgentState, Effect, apply
+from adhere.domain.instants import Instant
+from adhere.domain.schedule import Activity
+
+
+class TimedEffect(NamedTuple):
+    """An accepted event as the timeline needs it; ordered by (time, arrival)."""
+
+    time: Instant
+    arrival: int
+    effect: Effect
+
+
+@dataclass(slots=True)
+class AgentInputs:
+    """Everything that decides one agent's timeline, each list kept in order."""
+
+    events: list[TimedEffect] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    explained: list[tuple[Instant, Instant]] = field(default_factory=list)
+    base_state: AgentState = LOGGED_OUT
+    """The fold of events no longer held (see `AdherenceEngine.compact`)."""
+
+    def state_before(self, instant: Instant) -> tuple[AgentState, int]:
+        """The fold of every event earlier than `instant`, and the index of the next event."""
+        index = bisect_left(self.events, instant, key=_time)
+        state = self.base_state
+        for event in self.events[:index]:
+            state = apply(state, event.effect)
+        return state, index
+
+    def boundaries(self) -> tuple[Instant, Instant] | None:
+        """The first and last instant any input mentions, or None when there are none."""
+        instants = [
+            *(edge for span in self.explained for edge in span),
+            *(edge for activity in self.activities for edge in (activity.start, activity.end)),
+        ]
+        if self.events:
+            instants += (self.events[0].time, self.events[-1].time)
+        return (min(instants), max(instants)) if instants else None
+
+
+class ChangePoint(NamedTuple):
+    at: Instant
+    adherence: Adherence
+    conforming: bool
+
+
+_time = attrgetter("time")
+_end = attrgetter("end")
+_span_end = itemgetter(1)
+
+
+def sweep(
+    inputs: AgentInputs,
+    classifier: Classifier,
+    start: Instant,
+    stop: Instant,
+    *,
+    state: AgentState | None = None,
+    event_index: int | None = None,
+) -> list[ChangePoint]:
+    """The value at `start`, then every instant in ``(start, stop]`` where it changes.
+
+    `state` and `event_index` may be passed when the caller knows them (the fold of the events
+    before `start`, and the index of the first event at or after it).
+    """
+    if state is None or event_index is None:
+        state, event_index = inputs.state_before(start)
+    events, activities, explained = inputs.events, inputs.activities, inputs.explained
+    instants = {start}
+    for event in events[event_index:]:
+        if event.time > stop:
+            break
+        instants.add(event.time)
+    first_activity = bisect_right(activities, start, key=_end)
+    for activity in activities[first_activity:]:
+        if activity.start > stop:
+            break
+        instants.add(max(activity.start, start))
+        if activity.end <= stop:
+            instants.add(activity.end)
+    first_span = bisect_right(explained, start, key=_span_end)
+    for span_start, span_end in explained[first_span:]:
+        if span_start > stop:
+            break
+        instants.add(max(span_start, start))
+        if span_end <= stop:
+            instants.add(span_end)
+
+    points: list[ChangePoint] = []
+    last: Classified | None = None
+    ei, ai, xi = event_index, first_activity, first_span
+    n_events, n_activities, n_spans = len(events), len(activities), len(explained)
+    for instant in sorted(instants):
+        while ei < n_events and events[ei].time <= instant:
+            state = apply(state, events[ei].effect)
+            ei += 1
+        while ai < n_activities and activities[ai].end <= instant:
+            ai += 1
+        code_id = (
+            activities[ai].activity_code_id
+            if ai < n_activities and activities[ai].start <= instant
+            else None
+        )
+        while xi < n_spans and explained[xi][1] <= instant:
+            xi += 1
+        classified = classifier.classify(
+            code_id, state, xi < n_spans and explained[xi][0] <= instant
+        )
+        if last is None or (classified is not last and classified != last):
+            points.append(ChangePoint(instant, *classified))
+            last = classified
+    return points
+
+
+class Piece(NamedTuple):
+    start: Instant
+    end: Instant
+    point: ChangePoint
+
+
+def pieces(
+    points: Sequence[ChangePoint], end: Instant, clip_start: Instant, clip_end: Instant
+) -> Iterator[Piece]:
+    """The constant pieces of a timeline ending at `end`, clipped to ``[clip_start, clip_end)``.
+
+    Pieces of zero length are left out.
+    """
+    index = max(bisect_right(points, clip_start, key=_at) - 1, 0)
+    for i in range(index, len(points)):
+        point = points[i]
+        piece_start = max(point.at, clip_start)
+        if piece_start >= clip_end:
+            break
+        piece_end = min(points[i + 1].at if i + 1 < len(points) else end, clip_end)
+        if piece_end > piece_start:
+            yield Piece(piece_start, piece_end, point)
+
+
+_at = attrgetter("at")
+
+
+def value_at(points: Sequence[ChangePoint], instant: Instant) -> ChangePoint | None:
+    """The change point in force at `instant`, or None before the first."""
+    index = bisect_right(points, instant, key=_at) - 1
+    return points[index] if index >= 0 else None

@@ -1,0 +1,56 @@
+"""The `adhere` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from adhere.domain.errors import InvalidInput
+from adhere.service.evaluation import evaluate_document
+
+app = typer.Typer(
+    help="Adhere: real-time schedule adherence for contact centers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Adhere: real-time schedule adherence for contact centers."""
+
+
+@app.command("evaluate")
+def evaluate_command(
+    file: Annotated[
+        str, typer.Argument(help="An adhere-scenario/1 JSON file, or - for standard input.")
+    ],
+    indent: Annotated[int | None, typer.Option(help="Indent the output JSON.")] = 2,
+) -> None:
+    """Compute adherence for a scenario and print the adhere-result/1 document."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror or error}")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        _fail(f"{file} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")
+    try:
+        result = evaluate_document(document)
+    except InvalidInput as error:
+        _fail(f"invalid scenario: {error}")
+    sys.stdout.write(json.dumps(result, indent=indent) + "\n")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"adhere: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def main() -> None:
+    app()
