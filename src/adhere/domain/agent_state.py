@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Final, NamedTuple
 
 from adhere.domain.categories import Presence, Routing
@@ -31,14 +31,13 @@ LOGGED_OUT: Final = AgentState(Presence.OFFLINE, Routing.OFF_QUEUE, None, False)
 """The state of an agent nobody has heard from."""
 
 
-class _Keep:
+class _Keep(Enum):
     """Marks a field an event leaves as it was."""
 
-    def __repr__(self) -> str:
-        return "KEEP"
+    KEEP = "KEEP"
 
 
-KEEP: Final = _Keep()
+KEEP: Final = _Keep.KEEP
 
 
 class Effect(NamedTuple):
@@ -107,8 +106,8 @@ def apply(state: AgentState, effect: Effect) -> AgentState:
     """The state after an event; `unknown` is set by an unknown event, cleared by any other."""
     presence, routing, secondary, unknown = effect
     return AgentState(
-        state.presence if isinstance(presence, _Keep) else presence,
-        state.routing if isinstance(routing, _Keep) else routing,
-        state.secondary_presence_id if isinstance(secondary, _Keep) else secondary,
+        state.presence if presence is _Keep.KEEP else presence,
+        state.routing if routing is _Keep.KEEP else routing,
+        state.secondary_presence_id if secondary is _Keep.KEEP else secondary,
         unknown,
     )

@@ -22,7 +22,7 @@ from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import count
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence, Classifier
 from adhere.domain.agent_state import AgentEvent, AgentState, apply
@@ -63,7 +63,13 @@ class _Agent:
     latest: AgentState | None = None  # fold of every held event; None means base_state
     last_event: Instant | None = None
     current: Adherence = UNSCHEDULED_OFFLINE
-    next_change: Instant | None = None
+    # The schedule at the horizon, valid until `boundary` (the next schedule or explanation
+    # edge): an event before the boundary needs one classification, not a sweep.
+    code: str | None = None
+    explained: bool = False
+    boundary: Instant | None = None
+    next_change: Instant | None = None  # a timer is set for it
+    verified: bool = False  # whether adherence really changes at next_change
     compacted_before: Instant | None = None
 
 
@@ -123,7 +129,8 @@ class AdherenceEngine:
         slot = self._slot(event.agent_id)
         if event.id in slot.seen:
             return []
-        self._refuse_compacted(slot, event.time, f"event {event.id!r}")
+        if slot.compacted_before is not None:
+            self._refuse_compacted(slot, event.time, f"event {event.id!r}")
         slot.seen[event.id] = event.time
         timed = TimedEffect(event.time, next(self._arrivals), event.effect)
         events = slot.inputs.events
@@ -132,7 +139,8 @@ class AdherenceEngine:
         # so nothing is re-folded: the cost does not grow with the history.
         in_order = not events or event.time > events[-1].time
         before = self._latest(slot) if in_order else None
-        slot.last_event = max(event.time, slot.last_event or event.time)
+        if slot.last_event is None or event.time > slot.last_event:
+            slot.last_event = event.time
         if horizon is None:
             insort(events, timed)
             slot.latest = None
@@ -141,6 +149,8 @@ class AdherenceEngine:
             assert before is not None  # an event after the horizon is after every event held
             events.append(timed)
             slot.latest = apply(before, timed.effect)
+            if slot.boundary is None or event.time < slot.boundary:
+                return self._step(slot, event.time, slot.latest)
             return self._advance_agent(slot, horizon, event.time, before, len(events) - 1)
         known = (before, len(events)) if before is not None else None
         changes = self._revise(slot, event.time, lambda: insort(events, timed), known)
@@ -190,8 +200,11 @@ class AdherenceEngine:
         previous_clock, self._clock = self._clock, now
         for slot in due:
             horizon = _later(previous_clock, slot.last_event)
-            if horizon is None or horizon < now:
-                changes += self._advance_agent(slot, horizon, now)
+            if horizon is None:
+                changes += self._advance_agent(slot, None, now)
+            elif horizon < now:  # every event held is at or before the horizon
+                latest = self._latest(slot)
+                changes += self._advance_agent(slot, horizon, now, latest, len(slot.inputs.events))
             else:
                 self._schedule_timer(slot)
         return changes
@@ -223,9 +236,21 @@ class AdherenceEngine:
         """The next instant at which some agent's adherence changes by the clock alone."""
         while self._timers:
             instant, _, agent_id = self._timers[0]
-            if self._agents[agent_id].next_change == instant:
+            slot = self._agents[agent_id]
+            if slot.next_change != instant:
+                heapq.heappop(self._timers)  # superseded
+                continue
+            if slot.verified:
                 return instant
-            heapq.heappop(self._timers)
+            # Timers are set at the next schedule edge, which is cheap to find; whether the
+            # edge changes anything is checked here, once, when someone asks.
+            horizon = self._horizon(slot)
+            assert horizon is not None  # timers are only set once there is a horizon
+            actual = self._next_change(slot, horizon)
+            slot.verified = True
+            if actual != instant:
+                heapq.heappop(self._timers)
+                self._set_timer(slot, actual)
         return None
 
     def current(self, agent_id: str) -> Adherence:
@@ -336,22 +361,50 @@ class AdherenceEngine:
         self._schedule_timer(slot, horizon=until)
         return changes
 
+    def _step(self, slot: _Agent, instant: Instant, state: AgentState) -> list[AdherenceChange]:
+        """An event past the horizon and before the next schedule edge: one classification."""
+        classifier = self._units[slot.agent.management_unit_id].classifier
+        adherence = classifier.classify(slot.code, state, slot.explained).adherence
+        slot.verified = False  # the new state may change what the next edge does
+        if adherence == slot.current:
+            return []
+        change = AdherenceChange(slot.agent.id, instant, None, slot.current, adherence, False)
+        slot.current = adherence
+        return [change]
+
     def _schedule_timer(self, slot: _Agent, horizon: Instant | None = None) -> None:
-        """Find when the clock alone next changes this agent's adherence, and set a timer."""
+        """Note the schedule at the agent's horizon, and set a timer at its next edge."""
         horizon = horizon if horizon is not None else self._horizon(slot)
         if horizon is None:
             return
-        upcoming = self._next_change(slot, horizon)
-        if upcoming is not None and upcoming != slot.next_change:
-            heapq.heappush(self._timers, (upcoming, next(self._timer_order), slot.agent.id))
-        slot.next_change = upcoming
+        inputs = slot.inputs
+        edges: list[Instant] = []
+        activities = inputs.activities
+        index = bisect_right(activities, horizon, key=_end)
+        slot.code = None
+        if index < len(activities):
+            activity = activities[index]
+            if activity.start <= horizon:
+                slot.code = activity.activity_code_id
+                edges.append(activity.end)
+            else:
+                edges.append(activity.start)
+        spans = inputs.explained
+        index = bisect_right(spans, horizon, key=_span_end)
+        slot.explained = index < len(spans) and spans[index][0] <= horizon
+        if index < len(spans):
+            edges.append(spans[index][1] if slot.explained else spans[index][0])
+        slot.boundary = min(edges) if edges else None
+        slot.verified = False
+        self._set_timer(slot, slot.boundary)
+
+    def _set_timer(self, slot: _Agent, instant: Instant | None) -> None:
+        if instant is not None and instant != slot.next_change:
+            heapq.heappush(self._timers, (instant, next(self._timer_order), slot.agent.id))
+        slot.next_change = instant
 
     def _next_change(self, slot: _Agent, horizon: Instant) -> Instant | None:
-        """The first schedule or explanation boundary after `horizon` that changes adherence.
-
-        Only a few boundaries are tried; if none of them changes anything, the last one tried
-        is returned, to look again from there when it comes (a timer that changes nothing).
-        """
+        """The first schedule or explanation edge after `horizon` that changes adherence."""
         inputs = slot.inputs
         first = bisect_right(inputs.activities, horizon, key=_end)
         activity_edges = (
@@ -359,16 +412,14 @@ class AdherenceEngine:
         )
         span_edges = (edge for span in inputs.explained for edge in span if edge > horizon)
         state, index = self._latest(slot), len(inputs.events)
-        edge: Instant | None = None
-        for tried, edge in enumerate(heapq.merge(activity_edges, span_edges)):
-            value = self._sweep(slot, edge, edge, state, index)[0].adherence
-            if value != slot.current or tried == _BOUNDARIES_TRIED:
-                break
-        return edge
+        for edge in heapq.merge(activity_edges, span_edges):
+            if self._sweep(slot, edge, edge, state, index)[0].adherence != slot.current:
+                return edge
+        return None
 
 
-_BOUNDARIES_TRIED = 8
 _end = attrgetter("end")
+_span_end = itemgetter(1)
 
 
 def _later(a: Instant | None, b: Instant | None) -> Instant | None:
