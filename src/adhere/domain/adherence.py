@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from adhere.domain.agent_state import AgentState
+from adhere.domain.agent_state import MEMO_LIMIT, AgentState
 from adhere.domain.categories import (
     NON_ON_QUEUE_WORKING,
     AdherenceState,
@@ -145,7 +145,9 @@ class Classifier:
         key = (code_id, state, explained)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self._classify(code_id, state, explained)
+            found = self._classify(code_id, state, explained)
+            if len(self._memo) < MEMO_LIMIT:  # secondary ids come from outside: stay bounded
+                self._memo[key] = found
         return found
 
     def _classify(self, code_id: str | None, state: AgentState, explained: bool) -> Classified:

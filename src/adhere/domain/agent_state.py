@@ -68,38 +68,50 @@ class AgentEvent:
 
     @property
     def effect(self) -> Effect:
-        presence, routing, secondary = (
-            self.system_presence,
-            self.routing_status,
-            self.secondary_presence_id,
-        )
-        match self.kind:
-            case EventKind.LOGIN:
+        key = (self.kind, self.system_presence, self.routing_status, self.secondary_presence_id)
+        found = _EFFECTS.get(key)
+        if found is None:
+            found = _effect(*key)
+            if len(_EFFECTS) < MEMO_LIMIT:  # secondary ids come from outside: stay bounded
+                _EFFECTS[key] = found
+        return found
+
+
+MEMO_LIMIT = 65_536
+_EFFECTS: dict[tuple[EventKind, Presence | None, Routing | None, str | None], Effect] = {}
+"""Effects are few and immutable: events share them (cheaper to look up than to build)."""
+
+
+def _effect(
+    kind: EventKind, presence: Presence | None, routing: Routing | None, secondary: str | None
+) -> Effect:
+    match kind:
+        case EventKind.LOGIN:
+            return Effect(
+                presence or Presence.AVAILABLE, routing or Routing.OFF_QUEUE, secondary, False
+            )
+        case EventKind.LOGOUT:
+            return Effect(Presence.OFFLINE, Routing.OFF_QUEUE, None, False)
+        case EventKind.PRESENCE:
+            assert presence is not None  # checked on construction
+            if routing is None:
+                keeps_routing = presence is Presence.ON_QUEUE
                 return Effect(
-                    presence or Presence.AVAILABLE, routing or Routing.OFF_QUEUE, secondary, False
+                    presence, KEEP if keeps_routing else Routing.OFF_QUEUE, secondary, False
                 )
-            case EventKind.LOGOUT:
-                return Effect(Presence.OFFLINE, Routing.OFF_QUEUE, None, False)
-            case EventKind.PRESENCE:
-                assert presence is not None  # checked on construction
-                if routing is None:
-                    keeps_routing = presence is Presence.ON_QUEUE
-                    return Effect(
-                        presence, KEEP if keeps_routing else Routing.OFF_QUEUE, secondary, False
-                    )
-                return Effect(presence, routing, secondary, False)
-            case EventKind.ROUTING_STATUS:
-                assert routing is not None  # checked on construction
-                return Effect(KEEP, routing, KEEP, False)
-            case EventKind.STATE:
-                return Effect(
-                    KEEP if presence is None else presence,
-                    KEEP if routing is None else routing,
-                    KEEP if secondary is None else secondary,
-                    False,
-                )
-            case EventKind.UNKNOWN:
-                return Effect(KEEP, KEEP, KEEP, True)
+            return Effect(presence, routing, secondary, False)
+        case EventKind.ROUTING_STATUS:
+            assert routing is not None  # checked on construction
+            return Effect(KEEP, routing, KEEP, False)
+        case EventKind.STATE:
+            return Effect(
+                KEEP if presence is None else presence,
+                KEEP if routing is None else routing,
+                KEEP if secondary is None else secondary,
+                False,
+            )
+        case EventKind.UNKNOWN:
+            return Effect(KEEP, KEEP, KEEP, True)
 
 
 def apply(state: AgentState, effect: Effect) -> AgentState:

@@ -14,7 +14,7 @@ from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from adhere.domain.adherence import Adherence, Classified, Classifier
-from adhere.domain.agent_state import LOGGED_OUT, AgentState, Effect, apply
+from adhere.domain.agent_state import KEEP, LOGGED_OUT, AgentState, Effect, apply
 from adhere.domain.instants import Instant
 from adhere.domain.schedule import Activity
 
@@ -106,12 +106,23 @@ def sweep(
 
     points: list[ChangePoint] = []
     last: Classified | None = None
+    classify = classifier.classify
     ei, ai, xi = event_index, first_activity, first_span
     n_events, n_activities, n_spans = len(events), len(activities), len(explained)
     for instant in sorted(instants):
-        while ei < n_events and events[ei].time <= instant:
-            state = apply(state, events[ei].effect)
-            ei += 1
+        if ei < n_events and events[ei].time <= instant:
+            # The fold of `apply`, inlined: this loop runs once per event of the history.
+            presence, routing, secondary, unknown = state
+            while ei < n_events and events[ei].time <= instant:
+                new_presence, new_routing, new_secondary, unknown = events[ei].effect
+                if new_presence is not KEEP:
+                    presence = new_presence
+                if new_routing is not KEEP:
+                    routing = new_routing
+                if new_secondary is not KEEP:
+                    secondary = new_secondary
+                ei += 1
+            state = AgentState(presence, routing, secondary, unknown)
         while ai < n_activities and activities[ai].end <= instant:
             ai += 1
         code_id = (
@@ -121,9 +132,7 @@ def sweep(
         )
         while xi < n_spans and explained[xi][1] <= instant:
             xi += 1
-        classified = classifier.classify(
-            code_id, state, xi < n_spans and explained[xi][0] <= instant
-        )
+        classified = classify(code_id, state, xi < n_spans and explained[xi][0] <= instant)
         if last is None or (classified is not last and classified != last):
             points.append(ChangePoint(instant, *classified))
             last = classified
