@@ -64,7 +64,7 @@ def parse_scenario(document: object) -> Scenario:
 
 def parse_management_unit(value: object) -> ManagementUnit:
     item = _object(value, None)
-    settings = _object(item.get("settings") or {}, "settings")
+    settings = _object(_or_empty(item.get("settings")), "settings")
     return ManagementUnit(
         id=_string(item, "id"),
         name=_optional_string(item, "name") or _string(item, "id"),
@@ -132,7 +132,7 @@ def parse_agent(value: object, unit_id: str) -> Agent:
             f"unknown management unit {given_unit!r} (the scenario's is {unit_id!r})",
             "management_unit_id",
         )
-    external = item.get("external_ids") or {}
+    external = _or_empty(item.get("external_ids"))
     return Agent(
         id=_string(item, "id"),
         name=_optional_string(item, "name") or _string(item, "id"),
@@ -322,6 +322,11 @@ def _object(value: object, field: str | None) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"expected an object, got {_kind(value)}", field)
     return value
+
+
+def _or_empty(value: object) -> object:
+    """An absent (or null) object is empty; any other value must be an object."""
+    return {} if value is None else value
 
 
 def _list(value: object, field: str) -> list[Any]:

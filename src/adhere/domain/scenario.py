@@ -21,7 +21,7 @@ class Window:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise InvalidInput("the window ends before it starts", "window.end")
+            raise InvalidInput("the window ends before it starts", "end")
 
 
 @dataclass(frozen=True, slots=True)
