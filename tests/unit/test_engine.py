@@ -201,3 +201,41 @@ def test_a_schedule_with_an_unknown_activity_code_is_refused(engine):
             at("13:00:00"),
             [Activity(at("12:00:00"), at("13:00:00"), "lunch")],
         )
+
+
+def test_an_event_after_a_timer_check_re_arms_the_next_schedule_edge(engine):
+    login(engine)
+    engine.put_explanation(Explanation("x1", "ana", at("09:40:00"), 10, ExplanationStatus.APPROVED))
+    engine.advance_to(at("09:30:00"))
+    # On queue, 09:40 and 09:50 change nothing: the check moves the timer on to 10:00.
+    assert engine.next_change_at() == at("10:00:00")
+    engine.ingest(event("brk", "09:35:00", EventKind.PRESENCE, system_presence=Presence.BREAK))
+    # Out of adherence now, so the explanation's start matters again.
+    off_queue = adherence(
+        Category.ON_QUEUE_WORK, Category.BREAK, AdherenceState.OUT_OF_ADHERENCE, Impact.NEGATIVE
+    )
+    explained = off_queue._replace(adherence_state=AdherenceState.EXPLAINED, impact=Impact.NEUTRAL)
+    assert engine.advance_to(at("09:45:00")) == [
+        AdherenceChange("ana", at("09:40:00"), None, off_queue, explained, False)
+    ]
+    assert engine.next_change_at() == at("09:50:00")
+
+
+def test_a_compaction_point_never_moves_back(engine):
+    login(engine)
+    engine.advance_to(at("10:05:00"))
+    engine.compact(at("10:00:00"))
+    engine.compact(at("09:00:00"))
+    with pytest.raises(TooLate):
+        engine.ingest(event("old", "09:30:00", EventKind.LOGOUT))
+
+
+def test_events_at_the_same_instant_apply_in_arrival_order(engine):
+    login(engine)
+    engine.advance_to(at("09:10:00"))
+    engine.ingest(event("p", "09:20:00", EventKind.PRESENCE, system_presence=Presence.BREAK))
+    changes = engine.ingest(
+        event("r", "09:20:00", EventKind.ROUTING_STATUS, routing_status=Routing.INTERACTING)
+    )
+    assert [c.current for c in changes] == [IN_ON_QUEUE]  # interacting counts as on queue
+    assert engine.adherence_at("ana", at("09:20:00")) == IN_ON_QUEUE

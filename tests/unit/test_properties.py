@@ -147,6 +147,16 @@ class _Tick:
     now: Instant
 
 
+@dataclasses.dataclass(frozen=True)
+class _Peek:
+    """Ask for the next clock-driven change (it verifies timers lazily)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reconfigure:
+    unit: ManagementUnit
+
+
 AGENT_IDS = ("a1", "a2")
 
 
@@ -170,7 +180,25 @@ def engine_runs(draw: st.DrawFn):
     for event in draw(st.lists(st.sampled_from(ingested), max_size=3)) if ingested else []:
         operations.append(_Ingest(dataclasses.replace(event, kind=EventKind.LOGOUT)))
     operations += [_Tick(minute(m)) for m in draw(st.lists(st.integers(-60, 800), max_size=6))]
-    return unit, draw(st.permutations(operations))
+    operations += [_Peek() for _ in range(draw(st.integers(0, 4)))]
+    operations += [
+        _Reconfigure(ManagementUnit("mu", "Paris", "Europe/Paris", new_settings))
+        for new_settings in draw(st.lists(adherence_settings, max_size=2))
+    ]
+    if draw(st.booleans()):
+        return unit, draw(st.permutations(operations))
+    # A live feed: events and clock ticks in time order, everything else in between.
+    keyed = [(_natural_time(op) or minute(draw(st.integers(-60, 800))), op) for op in operations]
+    return unit, [op for _, op in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def _natural_time(op: object) -> Instant | None:
+    match op:
+        case _Ingest(event):
+            return event.time
+        case _Tick(now):
+            return now
+    return None
 
 
 def _replay(changes: Sequence[AdherenceChange]) -> list[tuple[Instant, Adherence]]:
@@ -203,43 +231,58 @@ def test_engine_fed_any_interleaving_equals_batch_evaluation_of_final_inputs(run
     for agent_id in AGENT_IDS:
         engine.add_agent(Agent(agent_id, agent_id, unit.id))
     changes: list[AdherenceChange] = []
-    final_activities: dict[str, list[Activity]] = {a: [] for a in AGENT_IDS}
-    final_explanations: dict[str, dict[str, Explanation]] = {a: {} for a in AGENT_IDS}
+    activities: dict[str, list[Activity]] = {a: [] for a in AGENT_IDS}
+    decisions: dict[str, dict[str, Explanation]] = {a: {} for a in AGENT_IDS}
     arrivals: dict[str, list[AgentEvent]] = {a: [] for a in AGENT_IDS}
+
+    def batch(agent_id: str, end: Instant) -> list[tuple[Instant, Adherence]]:
+        inputs = agent_inputs(
+            activities[agent_id], arrivals[agent_id], decisions[agent_id].values()
+        )
+        points = sweep(inputs, Classifier(unit.settings, CODES), minute(-300), end)
+        return [(p.at, p.adherence) for p in points]
+
     for op in operations:
         match op:
             case _Ingest(event):
                 changes += engine.ingest(event)
                 arrivals[event.agent_id].append(event)
-            case _Edit(agent_id, start, end, activities):
-                changes += engine.replace_schedule(agent_id, start, end, activities)
-                final_activities[agent_id] = replaced_range(
-                    agent_id, final_activities[agent_id], start, end, activities
+            case _Edit(agent_id, start, end, new):
+                changes += engine.replace_schedule(agent_id, start, end, new)
+                activities[agent_id] = replaced_range(
+                    agent_id, activities[agent_id], start, end, new
                 )
             case _Explain(explanation):
                 changes += engine.put_explanation(explanation)
-                final_explanations[explanation.agent_id][explanation.id] = explanation
+                decisions[explanation.agent_id][explanation.id] = explanation
             case _Tick(now):
                 changes += engine.advance_to(now)
+            case _Peek():
+                engine.next_change_at()
+            case _Reconfigure(new_unit):
+                changes += engine.configure_unit(new_unit, CODES)
+                unit = new_unit
+        # After every input, what was reported up to each horizon is the truth so far.
+        for agent_id in AGENT_IDS:
+            horizon = engine.horizon(agent_id)
+            if horizon is not None:
+                truth = _value(batch(agent_id, horizon), horizon)
+                believed = _replay([c for c in changes if c.agent_id == agent_id])
+                assert _value(believed, horizon) == truth == engine.current(agent_id)
+
     end = minute(HORIZON_MINUTES * 2 + 200)
     changes += engine.advance_to(end)
     assert engine.next_change_at() is None
 
-    classifier = Classifier(unit.settings, CODES)
     for agent_id in AGENT_IDS:
-        inputs = agent_inputs(
-            final_activities[agent_id],
-            arrivals[agent_id],
-            final_explanations[agent_id].values(),
-        )
-        batch = [(p.at, p.adherence) for p in sweep(inputs, classifier, minute(-300), end)]
+        expected = batch(agent_id, end)
         believed = _replay([c for c in changes if c.agent_id == agent_id])
-        instants = sorted({at for at, _ in batch} | {at for at, _ in believed[1:]} | {end})
+        instants = sorted({at for at, _ in expected} | {at for at, _ in believed[1:]} | {end})
         for instant in instants:
             if instant >= minute(-300):
-                assert _value(believed, instant) == _value(batch, instant), instant
-        assert engine.current(agent_id) == _value(batch, end)
-        for at, value in batch:
+                assert _value(believed, instant) == _value(expected, instant), instant
+        assert engine.current(agent_id) == _value(expected, end)
+        for at, value in expected:
             assert engine.adherence_at(agent_id, at) == value
 
 

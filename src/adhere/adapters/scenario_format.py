@@ -7,6 +7,7 @@ a user can find the offending item. Keys the format does not define are ignored.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from math import isfinite
 from typing import Any, TypeVar
 
 from adhere.domain.agent_state import AgentEvent, EventKind
@@ -14,7 +15,13 @@ from adhere.domain.categories import parse_activity_category, parse_presence, pa
 from adhere.domain.errors import InvalidInput
 from adhere.domain.evaluation import AgentResult, Evaluation, Segment
 from adhere.domain.explanations import Explanation, ExplanationStatus, ExplanationType
-from adhere.domain.instants import MICROS_PER_MINUTE, format_instant, parse_instant, seconds
+from adhere.domain.instants import (
+    MAX_DURATION_MINUTES,
+    MICROS_PER_MINUTE,
+    format_instant,
+    parse_instant,
+    seconds,
+)
 from adhere.domain.metrics import AdherenceException, Metrics
 from adhere.domain.organisation import Agent, ManagementUnit, Team
 from adhere.domain.scenario import Scenario, Window
@@ -34,11 +41,11 @@ def parse_scenario(document: object) -> Scenario:
         raise InvalidInput(f"expected {SCENARIO_FORMAT!r}, got {doc.get('format')!r}", "format")
     unit = _located("management_unit", lambda: parse_management_unit(doc.get("management_unit")))
     schedules: dict[str, list[Activity]] = {}
-    for index, entry in enumerate(_list(doc.get("schedules", []), "schedules")):
+    for index, entry in enumerate(_list(_or_none(doc.get("schedules")), "schedules")):
         where = f"schedules[{index}]"
         item = _object(entry, where)
         agent_id = _located(where, lambda item=item: _string(item, "agent_id"))
-        activities = _list(item.get("activities", []), f"{where}.activities")
+        activities = _list(_or_none(item.get("activities")), f"{where}.activities")
         schedules.setdefault(agent_id, []).extend(
             _located(f"{where}.activities[{i}]", lambda a=a: parse_activity(a))
             for i, a in enumerate(activities)
@@ -152,8 +159,10 @@ def parse_activity(value: object) -> Activity:
     end = _instant(item, "end") if item.get("end") is not None else None
     if item.get("length_minutes") is not None:
         length = _number(item, "length_minutes")
-        if length <= 0:
-            raise InvalidInput("must be greater than 0", "length_minutes")
+        if not 0 < length <= MAX_DURATION_MINUTES:
+            raise InvalidInput(
+                f"must be greater than 0 and at most {MAX_DURATION_MINUTES}", "length_minutes"
+            )
         by_length = start + round(length * MICROS_PER_MINUTE)
         if end is not None and end != by_length:
             raise InvalidInput(
@@ -165,7 +174,7 @@ def parse_activity(value: object) -> Activity:
     if end is None:
         raise InvalidInput("either end or length_minutes is required", "end")
     code = _string(item, "activity_code_id")
-    return _located("end", lambda: Activity(start, end, code))
+    return Activity(start, end, code)
 
 
 def parse_event(value: object) -> AgentEvent:
@@ -329,6 +338,11 @@ def _or_empty(value: object) -> object:
     return {} if value is None else value
 
 
+def _or_none(value: object) -> object:
+    """An absent (or null) list is empty; any other value must be a list."""
+    return [] if value is None else value
+
+
 def _list(value: object, field: str) -> list[Any]:
     if not isinstance(value, list):
         raise InvalidInput(f"expected a list, got {_kind(value)}", field)
@@ -353,9 +367,16 @@ def _as_string(value: object) -> str:
 
 def _number(item: Mapping[str, Any], key: str) -> float:
     value = item.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"expected a number, got {_kind(value)}", key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        raise InvalidInput(f"expected a finite number, got {_kind(value)}", key)
     return value
+
+
+def _finite(value: float) -> bool:
+    try:
+        return isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def _boolean(item: Mapping[str, Any], key: str) -> bool:

@@ -31,21 +31,21 @@ LOGGED_OUT: Final = AgentState(Presence.OFFLINE, Routing.OFF_QUEUE, None, False)
 """The state of an agent nobody has heard from."""
 
 
-class _Keep(Enum):
+class Keep(Enum):
     """Marks a field an event leaves as it was."""
 
     KEEP = "KEEP"
 
 
-KEEP: Final = _Keep.KEEP
+KEEP: Final = Keep.KEEP
 
 
 class Effect(NamedTuple):
     """What an event does to each field of the state: a new value, or KEEP."""
 
-    presence: Presence | _Keep
-    routing: Routing | _Keep
-    secondary_presence_id: str | _Keep | None
+    presence: Presence | Keep
+    routing: Routing | Keep
+    secondary_presence_id: str | Keep | None
     unknown: bool
 
 
@@ -118,8 +118,8 @@ def apply(state: AgentState, effect: Effect) -> AgentState:
     """The state after an event; `unknown` is set by an unknown event, cleared by any other."""
     presence, routing, secondary, unknown = effect
     return AgentState(
-        state.presence if presence is _Keep.KEEP else presence,
-        state.routing if routing is _Keep.KEEP else routing,
-        state.secondary_presence_id if secondary is _Keep.KEEP else secondary,
+        state.presence if presence is Keep.KEEP else presence,
+        state.routing if routing is Keep.KEEP else routing,
+        state.secondary_presence_id if secondary is Keep.KEEP else secondary,
         unknown,
     )

@@ -12,7 +12,8 @@ to it has been reported. Changes beyond it are announced when the clock reaches 
 schedule edits, explanations, settings).
 
 Cost: an event in time order costs a few look-ups, whatever the history's length; a late event
-or an edit re-sweeps the agent's timeline from the edited instant to the horizon.
+or an edit re-sweeps the agent's timeline from the edited instant to the horizon. See
+docs/adherence.md §8, including what `compact` means for duplicate ids.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ class AdherenceEngine:
         horizon = self._horizon(slot)
         # In time order (the usual case) the state before the event is the cached latest one,
         # so nothing is re-folded: the cost does not grow with the history.
-        in_order = not events or event.time > events[-1].time
+        in_order = not events or event.time >= events[-1].time
         before = self._latest(slot) if in_order else None
         if slot.last_event is None or event.time > slot.last_event:
             slot.last_event = event.time
@@ -225,7 +226,8 @@ class AdherenceEngine:
             inputs.explained = [span for span in inputs.explained if span[1] > cut]
             slot.explanations = {k: e for k, e in slot.explanations.items() if e.end > cut}
             slot.seen = {k: t for k, t in slot.seen.items() if t >= cut}
-            slot.compacted_before = max(cut, slot.compacted_before or cut)
+            if slot.compacted_before is None or cut > slot.compacted_before:
+                slot.compacted_before = cut
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -253,6 +255,10 @@ class AdherenceEngine:
                 self._set_timer(slot, actual)
         return None
 
+    def horizon(self, agent_id: str) -> Instant | None:
+        """The latest instant whose adherence has been reported for the agent."""
+        return self._horizon(self._slot(agent_id))
+
     def current(self, agent_id: str) -> Adherence:
         """The agent's adherence at its horizon (the latest instant reported)."""
         return self._slot(agent_id).current
@@ -279,10 +285,7 @@ class AdherenceEngine:
     def _latest(self, slot: _Agent) -> AgentState:
         """The fold of every event held, cached until a late event invalidates it."""
         if slot.latest is None:
-            state = slot.inputs.base_state
-            for event in slot.inputs.events:
-                state = apply(state, event.effect)
-            slot.latest = state
+            slot.latest = slot.inputs.state_at_index(len(slot.inputs.events))
         return slot.latest
 
     def _earliest(self, slot: _Agent) -> Instant:
@@ -365,7 +368,10 @@ class AdherenceEngine:
         """An event past the horizon and before the next schedule edge: one classification."""
         classifier = self._units[slot.agent.management_unit_id].classifier
         adherence = classifier.classify(slot.code, state, slot.explained).adherence
-        slot.verified = False  # the new state may change what the next edge does
+        # The new state may change what the next edge does: look at it again, even if an
+        # earlier check moved the timer past it.
+        self._set_timer(slot, slot.boundary)
+        slot.verified = False
         if adherence == slot.current:
             return []
         change = AdherenceChange(slot.agent.id, instant, None, slot.current, adherence, False)
@@ -410,7 +416,8 @@ class AdherenceEngine:
         activity_edges = (
             edge for a in inputs.activities[first:] for edge in (a.start, a.end) if edge > horizon
         )
-        span_edges = (edge for span in inputs.explained for edge in span if edge > horizon)
+        spans = inputs.explained[bisect_right(inputs.explained, horizon, key=_span_end) :]
+        span_edges = (edge for span in spans for edge in span if edge > horizon)
         state, index = self._latest(slot), len(inputs.events)
         for edge in heapq.merge(activity_edges, span_edges):
             if self._sweep(slot, edge, edge, state, index)[0].adherence != slot.current:

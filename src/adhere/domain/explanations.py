@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from adhere.domain.errors import InvalidInput
-from adhere.domain.instants import MICROS_PER_MINUTE, Instant
+from adhere.domain.instants import MAX_DURATION_MINUTES, MICROS_PER_MINUTE, Instant
 
 
 class ExplanationStatus(StrEnum):
@@ -32,8 +32,10 @@ class Explanation:
     type: ExplanationType = ExplanationType.LATE
 
     def __post_init__(self) -> None:
-        if not self.length_minutes > 0:
-            raise InvalidInput("must be greater than 0", "length_minutes")
+        if not 0 < self.length_minutes <= MAX_DURATION_MINUTES:  # also refuses NaN
+            raise InvalidInput(
+                f"must be greater than 0 and at most {MAX_DURATION_MINUTES}", "length_minutes"
+            )
 
     @property
     def end(self) -> Instant:

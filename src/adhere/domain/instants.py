@@ -14,8 +14,12 @@ from adhere.domain.errors import InvalidInput
 Instant = int
 MICROS_PER_SECOND = 1_000_000
 MICROS_PER_MINUTE = 60 * MICROS_PER_SECOND
+MAX_DURATION_MINUTES = 366 * 24 * 60
+"""The longest activity, explanation or threshold accepted: a leap year."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
 )
@@ -34,6 +38,8 @@ def parse_instant(text: object) -> Instant:
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
     except ValueError as error:
         raise InvalidInput(f"{text!r} is not a valid instant: {error}") from None
+    if not _EARLIEST <= moment < _LATEST:
+        raise InvalidInput(f"{text!r} is outside the years 1900 to 8999")
     return from_datetime(moment)
 
 

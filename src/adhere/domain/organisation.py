@@ -15,7 +15,7 @@ def time_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; anything else is rejected rather than taken as UTC."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of tzdata
         raise InvalidInput(f"unknown IANA time zone {name!r}", "time_zone") from None
 
 

@@ -9,7 +9,7 @@ from adhere.domain.adherence import Classifier
 from adhere.domain.agent_state import AgentEvent
 from adhere.domain.errors import InvalidInput
 from adhere.domain.explanations import Explanation
-from adhere.domain.instants import Instant
+from adhere.domain.instants import Instant, format_instant
 from adhere.domain.organisation import Agent, ManagementUnit, Team
 from adhere.domain.schedule import Activity, ActivityCode, validated_schedule
 
@@ -41,7 +41,11 @@ class Scenario:
         _unique("activity_codes", [code.id for code in self.activity_codes])
         _unique("agents", [agent.id for agent in self.agents])
         _unique("teams", [team.id for team in self.teams])
-        classifier = self.classifier()  # rejects unknown ignored activity codes
+        _unique("explanations", [explanation.id for explanation in self.explanations])
+        try:
+            classifier = self.classifier()
+        except InvalidInput as error:
+            raise error.at("management_unit.settings.ignored_activity_code_ids") from None
         agent_ids = {agent.id for agent in self.agents}
         team_ids = {team.id for team in self.teams}
         for index, agent in enumerate(self.agents):
@@ -54,7 +58,9 @@ class Scenario:
                     classifier.require_code(activity.activity_code_id)
                 except InvalidInput as error:
                     raise InvalidInput(
-                        f"agent {agent_id!r}: {error.message}", "schedules"
+                        f"agent {agent_id!r}: activity starting {format_instant(activity.start)}: "
+                        f"{error.message}",
+                        "schedules",
                     ) from None
             validated_schedule(agent_id, activities)
         for index, event in enumerate(self.events):

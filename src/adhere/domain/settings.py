@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
+from math import ceil
 from types import MappingProxyType
 
 from adhere.domain.categories import Category, Presence
 from adhere.domain.errors import InvalidInput
-from adhere.domain.instants import MICROS_PER_SECOND
+from adhere.domain.instants import MAX_DURATION_MINUTES, MICROS_PER_MINUTE, MICROS_PER_SECOND
 
 DEFAULT_PRESENCE_CATEGORIES: Mapping[Presence, Category] = MappingProxyType(
     {
@@ -40,20 +42,33 @@ class AdherenceSettings:
     )
 
     def __post_init__(self) -> None:
-        if self.adherence_exception_threshold_seconds < 0:
-            raise InvalidInput("must be >= 0", "adherence_exception_threshold_seconds")
-        if self.severe_alert_threshold_minutes < 0:
-            raise InvalidInput("must be >= 0", "severe_alert_threshold_minutes")
-        if not 0 <= self.adherence_target_percent <= 100:
-            raise InvalidInput("must be between 0 and 100", "adherence_target_percent")
+        _require_between(
+            self.adherence_exception_threshold_seconds,
+            MAX_DURATION_MINUTES * 60,
+            "adherence_exception_threshold_seconds",
+        )
+        _require_between(
+            self.severe_alert_threshold_minutes,
+            MAX_DURATION_MINUTES,
+            "severe_alert_threshold_minutes",
+        )
+        _require_between(self.adherence_target_percent, 100, "adherence_target_percent")
         # A partial table is merged over the defaults, so every presence has a category.
         merged = {**DEFAULT_PRESENCE_CATEGORIES, **self.presence_categories}
         object.__setattr__(self, "presence_categories", MappingProxyType(merged))
 
+    # Run lengths are whole microseconds, so "length >= threshold" is exactly
+    # "length >= ceil(threshold)" with the threshold's exact value (no float rounding).
+
     @property
     def exception_threshold_micros(self) -> int:
-        return round(self.adherence_exception_threshold_seconds * MICROS_PER_SECOND)
+        return ceil(Fraction(self.adherence_exception_threshold_seconds) * MICROS_PER_SECOND)
 
     @property
     def severe_threshold_micros(self) -> int:
-        return round(self.severe_alert_threshold_minutes * 60 * MICROS_PER_SECOND)
+        return ceil(Fraction(self.severe_alert_threshold_minutes) * MICROS_PER_MINUTE)
+
+
+def _require_between(value: float, upper: float, field: str) -> None:
+    if not 0 <= value <= upper:  # also refuses NaN
+        raise InvalidInput(f"must be a number from 0 to {upper}", field)

@@ -14,7 +14,8 @@ from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from adhere.domain.adherence import Adherence, Classified, Classifier
-from adhere.domain.agent_state import KEEP, LOGGED_OUT, AgentState, Effect, apply
+from adhere.domain.agent_state import KEEP, LOGGED_OUT, AgentState, Effect, Keep
+from adhere.domain.categories import Presence, Routing
 from adhere.domain.instants import Instant
 from adhere.domain.schedule import Activity
 
@@ -40,10 +41,38 @@ class AgentInputs:
     def state_before(self, instant: Instant) -> tuple[AgentState, int]:
         """The fold of every event earlier than `instant`, and the index of the next event."""
         index = bisect_left(self.events, instant, key=_time)
-        state = self.base_state
-        for event in self.events[:index]:
-            state = apply(state, event.effect)
-        return state, index
+        return self.state_at_index(index), index
+
+    def state_at_index(self, index: int) -> AgentState:
+        """The fold of ``events[:index]``, found walking back from `index`.
+
+        Every event sets `unknown`, and logins, logouts and presence events set the other
+        fields, so the walk stops after a few events instead of re-folding the history.
+        """
+        presence: Presence | Keep = KEEP
+        routing: Routing | Keep = KEEP
+        secondary: str | Keep | None = KEEP
+        unknown: bool | None = None
+        while index > 0 and (
+            unknown is None or presence is KEEP or routing is KEEP or secondary is KEEP
+        ):
+            index -= 1
+            effect = self.events[index].effect
+            if unknown is None:
+                unknown = effect.unknown
+            if presence is KEEP:
+                presence = effect.presence
+            if routing is KEEP:
+                routing = effect.routing
+            if secondary is KEEP:
+                secondary = effect.secondary_presence_id
+        base = self.base_state
+        return AgentState(
+            base.presence if presence is KEEP else presence,
+            base.routing if routing is KEEP else routing,
+            base.secondary_presence_id if secondary is KEEP else secondary,
+            base.unknown if unknown is None else unknown,
+        )
 
     def boundaries(self) -> tuple[Instant, Instant] | None:
         """The first and last instant any input mentions, or None when there are none."""

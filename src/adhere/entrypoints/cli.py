@@ -40,6 +40,8 @@ def evaluate_command(
         document = json.loads(text)
     except json.JSONDecodeError as error:
         _fail(f"{file} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")
+    except ValueError as error:  # e.g. an integer too long to convert
+        _fail(f"{file} is not valid JSON: {error}")
     try:
         result = evaluate_document(document)
     except InvalidInput as error:
