@@ -19,7 +19,7 @@ docs/adherence.md §8, including what `compact` means for duplicate ids.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_right, insort
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import count
@@ -32,7 +32,7 @@ from adhere.domain.explanations import Explanation, approved_intervals
 from adhere.domain.instants import Instant, format_instant
 from adhere.domain.organisation import Agent, ManagementUnit
 from adhere.domain.schedule import Activity, ActivityCode, replaced_range
-from adhere.domain.timeline import AgentInputs, ChangePoint, TimedEffect, sweep
+from adhere.domain.timeline import AgentInputs, ChangePoint, sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,8 @@ class _Unit:
 class _Agent:
     agent: Agent
     inputs: AgentInputs = field(default_factory=AgentInputs)
-    seen: dict[str, Instant] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)  # of the events held, in their order
+    seen: set[str] = field(default_factory=set)
     explanations: dict[str, Explanation] = field(default_factory=dict)
     latest: AgentState | None = None  # fold of every held event; None means base_state
     last_event: Instant | None = None
@@ -79,7 +80,6 @@ class AdherenceEngine:
         self._units: dict[str, _Unit] = {}
         self._agents: dict[str, _Agent] = {}
         self._clock: Instant | None = None
-        self._arrivals = count()
         self._timers: list[tuple[Instant, int, str]] = []
         self._timer_order = count()
 
@@ -132,30 +132,34 @@ class AdherenceEngine:
             return []
         if slot.compacted_before is not None:
             self._refuse_compacted(slot, event.time, f"event {event.id!r}")
-        slot.seen[event.id] = event.time
-        timed = TimedEffect(event.time, next(self._arrivals), event.effect)
-        events = slot.inputs.events
+        slot.seen.add(event.id)
+        inputs, effect = slot.inputs, event.effect
         horizon = self._horizon(slot)
         # In time order (the usual case) the state before the event is the cached latest one,
         # so nothing is re-folded: the cost does not grow with the history.
-        in_order = not events or event.time >= events[-1].time
+        held = len(inputs.times)
+        in_order = held == 0 or event.time >= inputs.times[-1]
         before = self._latest(slot) if in_order else None
         if slot.last_event is None or event.time > slot.last_event:
             slot.last_event = event.time
+
+        def hold() -> None:
+            slot.ids.insert(inputs.add_event(event.time, effect), event.id)
+
         if horizon is None:
-            insort(events, timed)
+            hold()
             slot.latest = None
             return self._advance_agent(slot, None, event.time)
         if event.time > horizon:
             assert before is not None  # an event after the horizon is after every event held
-            events.append(timed)
-            slot.latest = apply(before, timed.effect)
+            hold()
+            slot.latest = apply(before, effect)
             if slot.boundary is None or event.time < slot.boundary:
                 return self._step(slot, event.time, slot.latest)
-            return self._advance_agent(slot, horizon, event.time, before, len(events) - 1)
-        known = (before, len(events)) if before is not None else None
-        changes = self._revise(slot, event.time, lambda: insort(events, timed), known)
-        slot.latest = None if before is None else apply(before, timed.effect)
+            return self._advance_agent(slot, horizon, event.time, before, held)
+        known = (before, held) if before is not None else None
+        changes = self._revise(slot, event.time, hold, known)
+        slot.latest = None if before is None else apply(before, effect)
         return changes
 
     def replace_schedule(
@@ -205,7 +209,7 @@ class AdherenceEngine:
                 changes += self._advance_agent(slot, None, now)
             elif horizon < now:  # every event held is at or before the horizon
                 latest = self._latest(slot)
-                changes += self._advance_agent(slot, horizon, now, latest, len(slot.inputs.events))
+                changes += self._advance_agent(slot, horizon, now, latest, len(slot.inputs.times))
             else:
                 self._schedule_timer(slot)
         return changes
@@ -221,11 +225,13 @@ class AdherenceEngine:
             inputs = slot.inputs
             state, index = inputs.state_before(cut)
             inputs.base_state = state
-            del inputs.events[:index]
+            del inputs.times[:index]
+            del inputs.effects[:index]
+            del slot.ids[:index]
+            slot.seen = set(slot.ids)
             inputs.activities = [a for a in inputs.activities if a.end > cut]
             inputs.explained = [span for span in inputs.explained if span[1] > cut]
             slot.explanations = {k: e for k, e in slot.explanations.items() if e.end > cut}
-            slot.seen = {k: t for k, t in slot.seen.items() if t >= cut}
             if slot.compacted_before is None or cut > slot.compacted_before:
                 slot.compacted_before = cut
 
@@ -285,7 +291,7 @@ class AdherenceEngine:
     def _latest(self, slot: _Agent) -> AgentState:
         """The fold of every event held, cached until a late event invalidates it."""
         if slot.latest is None:
-            slot.latest = slot.inputs.state_at_index(len(slot.inputs.events))
+            slot.latest = slot.inputs.state_at_index(len(slot.inputs.times))
         return slot.latest
 
     def _earliest(self, slot: _Agent) -> Instant:
@@ -418,7 +424,7 @@ class AdherenceEngine:
         )
         spans = inputs.explained[bisect_right(inputs.explained, horizon, key=_span_end) :]
         span_edges = (edge for span in spans for edge in span if edge > horizon)
-        state, index = self._latest(slot), len(inputs.events)
+        state, index = self._latest(slot), len(inputs.times)
         for edge in heapq.merge(activity_edges, span_edges):
             if self._sweep(slot, edge, edge, state, index)[0].adherence != slot.current:
                 return edge

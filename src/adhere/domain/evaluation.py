@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from adhere.domain.adherence import Adherence, Classifier
 from adhere.domain.agent_state import AgentEvent
@@ -15,7 +17,7 @@ from adhere.domain.metrics import AdherenceException, Metrics, exceptions, windo
 from adhere.domain.organisation import ManagementUnit
 from adhere.domain.scenario import Scenario, Window
 from adhere.domain.schedule import Activity
-from adhere.domain.timeline import AgentInputs, ChangePoint, TimedEffect, pieces, sweep
+from adhere.domain.timeline import AgentInputs, ChangePoint, pieces, sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +85,21 @@ def agent_inputs(
 ) -> AgentInputs:
     """The inputs of one agent; `events` in arrival order, of which the first of an id wins."""
     seen: set[str] = set()
-    timed: list[TimedEffect] = []
-    for arrival, event in enumerate(events):
+    accepted: list[AgentEvent] = []
+    for event in events:
         if event.id not in seen:
             seen.add(event.id)
-            timed.append(TimedEffect(event.time, arrival, event.effect))
-    timed.sort()
-    return AgentInputs(timed, sorted(activities), approved_intervals(explanations))
+            accepted.append(event)
+    accepted.sort(key=_time)  # stable: ties stay in arrival order
+    return AgentInputs(
+        array("q", [event.time for event in accepted]),
+        [event.effect for event in accepted],
+        sorted(activities),
+        approved_intervals(explanations),
+    )
+
+
+_time = attrgetter("time")
 
 
 def evaluate_agent(

@@ -7,6 +7,7 @@ both run the same code, they cannot disagree.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,19 +21,17 @@ from adhere.domain.instants import Instant
 from adhere.domain.schedule import Activity
 
 
-class TimedEffect(NamedTuple):
-    """An accepted event as the timeline needs it; ordered by (time, arrival)."""
-
-    time: Instant
-    arrival: int
-    effect: Effect
-
-
 @dataclass(slots=True)
 class AgentInputs:
-    """Everything that decides one agent's timeline, each list kept in order."""
+    """Everything that decides one agent's timeline, each list kept in order.
 
-    events: list[TimedEffect] = field(default_factory=list)
+    Accepted events are held as two columns in (time, arrival) order: their instants in a
+    packed array and their (shared) effects. Arrival numbers need not be stored: a newly
+    arrived event goes after every event at or before its instant. That is 16 bytes an event.
+    """
+
+    times: array[int] = field(default_factory=lambda: array("q"))
+    effects: list[Effect] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
     explained: list[tuple[Instant, Instant]] = field(default_factory=list)
     base_state: AgentState = LOGGED_OUT
@@ -40,8 +39,19 @@ class AgentInputs:
 
     def state_before(self, instant: Instant) -> tuple[AgentState, int]:
         """The fold of every event earlier than `instant`, and the index of the next event."""
-        index = bisect_left(self.events, instant, key=_time)
+        index = bisect_left(self.times, instant)
         return self.state_at_index(index), index
+
+    def add_event(self, instant: Instant, effect: Effect) -> int:
+        """Hold a newly arrived event; returns its index."""
+        index = bisect_right(self.times, instant)
+        if index == len(self.times):
+            self.times.append(instant)
+            self.effects.append(effect)
+        else:
+            self.times.insert(index, instant)
+            self.effects.insert(index, effect)
+        return index
 
     def state_at_index(self, index: int) -> AgentState:
         """The fold of ``events[:index]``, found walking back from `index`.
@@ -57,7 +67,7 @@ class AgentInputs:
             unknown is None or presence is KEEP or routing is KEEP or secondary is KEEP
         ):
             index -= 1
-            effect = self.events[index].effect
+            effect = self.effects[index]
             if unknown is None:
                 unknown = effect.unknown
             if presence is KEEP:
@@ -80,8 +90,8 @@ class AgentInputs:
             *(edge for span in self.explained for edge in span),
             *(edge for activity in self.activities for edge in (activity.start, activity.end)),
         ]
-        if self.events:
-            instants += (self.events[0].time, self.events[-1].time)
+        if self.times:
+            instants += (self.times[0], self.times[-1])
         return (min(instants), max(instants)) if instants else None
 
 
@@ -91,7 +101,6 @@ class ChangePoint(NamedTuple):
     conforming: bool
 
 
-_time = attrgetter("time")
 _end = attrgetter("end")
 _span_end = itemgetter(1)
 
@@ -112,12 +121,13 @@ def sweep(
     """
     if state is None or event_index is None:
         state, event_index = inputs.state_before(start)
-    events, activities, explained = inputs.events, inputs.activities, inputs.explained
+    times, effects = inputs.times, inputs.effects
+    activities, explained = inputs.activities, inputs.explained
     instants = {start}
-    for event in events[event_index:]:
-        if event.time > stop:
+    for time in times[event_index:]:
+        if time > stop:
             break
-        instants.add(event.time)
+        instants.add(time)
     first_activity = bisect_right(activities, start, key=_end)
     for activity in activities[first_activity:]:
         if activity.start > stop:
@@ -137,13 +147,13 @@ def sweep(
     last: Classified | None = None
     classify = classifier.classify
     ei, ai, xi = event_index, first_activity, first_span
-    n_events, n_activities, n_spans = len(events), len(activities), len(explained)
+    n_events, n_activities, n_spans = len(times), len(activities), len(explained)
     for instant in sorted(instants):
-        if ei < n_events and events[ei].time <= instant:
+        if ei < n_events and times[ei] <= instant:
             # The fold of `apply`, inlined: this loop runs once per event of the history.
             presence, routing, secondary, unknown = state
-            while ei < n_events and events[ei].time <= instant:
-                new_presence, new_routing, new_secondary, unknown = events[ei].effect
+            while ei < n_events and times[ei] <= instant:
+                new_presence, new_routing, new_secondary, unknown = effects[ei]
                 if new_presence is not KEEP:
                     presence = new_presence
                 if new_routing is not KEEP:
