@@ -22,11 +22,12 @@ import heapq
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import count
 from operator import attrgetter, itemgetter
 
 from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence, Classifier
-from adhere.domain.agent_state import AgentEvent, AgentState, apply
+from adhere.domain.agent_state import AgentEvent, AgentState, Effect, apply
 from adhere.domain.errors import InvalidInput
 from adhere.domain.explanations import Explanation, approved_intervals
 from adhere.domain.instants import Instant, format_instant
@@ -58,6 +59,7 @@ class _Unit:
 @dataclass(slots=True)
 class _Agent:
     agent: Agent
+    classifier: Classifier  # its management unit's
     inputs: AgentInputs = field(default_factory=AgentInputs)
     ids: list[str] = field(default_factory=list)  # of the events held, in their order
     seen: set[str] = field(default_factory=set)
@@ -94,16 +96,15 @@ class AdherenceEngine:
         for slot in slots:
             for activity in slot.inputs.activities:
                 configured.classifier.require_code(activity.activity_code_id)
-        changes: list[AdherenceChange] = []
-        previous = self._units.get(unit.id)
         self._units[unit.id] = configured
-        if previous is not None:
-            for slot in slots:
-                # Sweep the old timeline with the old classifier, then the new one.
-                self._units[unit.id] = previous
-                changes += self._revise(
-                    slot, self._earliest(slot), lambda: self._units.__setitem__(unit.id, configured)
-                )
+        changes: list[AdherenceChange] = []
+        for slot in slots:
+            # Sweep the old timeline with the old classifier, then the new one.
+            changes += self._revise(
+                slot,
+                self._earliest(slot),
+                partial(setattr, slot, "classifier", configured.classifier),
+            )
         return changes
 
     def add_agent(self, agent: Agent) -> None:
@@ -113,7 +114,7 @@ class AdherenceEngine:
             )
         slot = self._agents.get(agent.id)
         if slot is None:
-            self._agents[agent.id] = _Agent(agent)
+            self._agents[agent.id] = _Agent(agent, self._units[agent.management_unit_id].classifier)
         elif slot.agent.management_unit_id != agent.management_unit_id:
             raise InvalidInput(
                 f"agent {agent.id!r} belongs to {slot.agent.management_unit_id!r}; "
@@ -127,38 +128,54 @@ class AdherenceEngine:
 
     def ingest(self, event: AgentEvent) -> list[AdherenceChange]:
         """Apply one event; a duplicate id (first arrival wins) changes nothing."""
-        slot = self._slot(event.agent_id)
-        if event.id in slot.seen:
+        slot = self._agents.get(event.agent_id) or self._slot(event.agent_id)
+        event_id, instant, effect = event.id, event.time, event.effect
+        if event_id in slot.seen:
             return []
         if slot.compacted_before is not None:
-            self._refuse_compacted(slot, event.time, f"event {event.id!r}")
-        slot.seen.add(event.id)
-        inputs, effect = slot.inputs, event.effect
-        horizon = self._horizon(slot)
-        # In time order (the usual case) the state before the event is the cached latest one,
-        # so nothing is re-folded: the cost does not grow with the history.
+            self._refuse_compacted(slot, instant, f"event {event_id!r}")
+        slot.seen.add(event_id)
+        horizon = _later(self._clock, slot.last_event)
+        if horizon is None or instant <= horizon:
+            return self._ingest_reported(slot, event_id, instant, effect, horizon)
+        # Past the horizon, hence after every event held: the usual case, kept short. The
+        # state before the event is the cached latest one, so nothing is re-folded.
+        inputs = slot.inputs
+        before = slot.latest or self._latest(slot)
+        inputs.times.append(instant)
+        inputs.effects.append(effect)
+        slot.ids.append(event_id)
+        slot.last_event = instant
+        state = slot.latest = apply(before, effect)
+        if slot.boundary is None or instant < slot.boundary:
+            return self._step(slot, instant, state)
+        return self._advance_agent(slot, horizon, instant, before, len(inputs.times) - 1)
+
+    def _ingest_reported(
+        self,
+        slot: _Agent,
+        event_id: str,
+        instant: Instant,
+        effect: Effect,
+        horizon: Instant | None,
+    ) -> list[AdherenceChange]:
+        """An event at or before the horizon (or the agent's first): a correction."""
+        inputs = slot.inputs
         held = len(inputs.times)
-        in_order = held == 0 or event.time >= inputs.times[-1]
+        in_order = held == 0 or instant >= inputs.times[-1]
         before = self._latest(slot) if in_order else None
-        if slot.last_event is None or event.time > slot.last_event:
-            slot.last_event = event.time
+        if slot.last_event is None or instant > slot.last_event:
+            slot.last_event = instant
 
         def hold() -> None:
-            slot.ids.insert(inputs.add_event(event.time, effect), event.id)
+            slot.ids.insert(inputs.add_event(instant, effect), event_id)
 
         if horizon is None:
             hold()
             slot.latest = None
-            return self._advance_agent(slot, None, event.time)
-        if event.time > horizon:
-            assert before is not None  # an event after the horizon is after every event held
-            hold()
-            slot.latest = apply(before, effect)
-            if slot.boundary is None or event.time < slot.boundary:
-                return self._step(slot, event.time, slot.latest)
-            return self._advance_agent(slot, horizon, event.time, before, held)
+            return self._advance_agent(slot, None, instant)
         known = (before, held) if before is not None else None
-        changes = self._revise(slot, event.time, hold, known)
+        changes = self._revise(slot, instant, hold, known)
         slot.latest = None if before is None else apply(before, effect)
         return changes
 
@@ -168,7 +185,7 @@ class AdherenceEngine:
         """Replace the agent's activities inside ``[start, end)``."""
         slot = self._slot(agent_id)
         self._refuse_compacted(slot, start, "schedule edit")
-        classifier = self._units[slot.agent.management_unit_id].classifier
+        classifier = slot.classifier
         new = replaced_range(agent_id, slot.inputs.activities, start, end, activities)
         for activity in new:
             classifier.require_code(activity.activity_code_id)
@@ -317,8 +334,9 @@ class AdherenceEngine:
         state: AgentState | None = None,
         event_index: int | None = None,
     ) -> list[ChangePoint]:
-        classifier = self._units[slot.agent.management_unit_id].classifier
-        return sweep(slot.inputs, classifier, start, stop, state=state, event_index=event_index)
+        return sweep(
+            slot.inputs, slot.classifier, start, stop, state=state, event_index=event_index
+        )
 
     def _revise(
         self,
@@ -372,11 +390,11 @@ class AdherenceEngine:
 
     def _step(self, slot: _Agent, instant: Instant, state: AgentState) -> list[AdherenceChange]:
         """An event past the horizon and before the next schedule edge: one classification."""
-        classifier = self._units[slot.agent.management_unit_id].classifier
-        adherence = classifier.classify(slot.code, state, slot.explained).adherence
+        adherence = slot.classifier.classify(slot.code, state, slot.explained).adherence
         # The new state may change what the next edge does: look at it again, even if an
         # earlier check moved the timer past it.
-        self._set_timer(slot, slot.boundary)
+        if slot.next_change != slot.boundary:
+            self._set_timer(slot, slot.boundary)
         slot.verified = False
         if adherence == slot.current:
             return []
