@@ -13,7 +13,7 @@ from adhere.domain.agent_state import AgentEvent
 from adhere.domain.explanations import Explanation, approved_intervals
 from adhere.domain.instants import Instant
 from adhere.domain.local_days import LocalDay, local_days
-from adhere.domain.metrics import AdherenceException, Metrics, exceptions, window_metrics
+from adhere.domain.metrics import AdherenceException, Metrics, daily_metrics, exceptions
 from adhere.domain.organisation import ManagementUnit
 from adhere.domain.scenario import Scenario, Window
 from adhere.domain.schedule import Activity
@@ -118,16 +118,17 @@ def evaluate_agent(
     end = max(window.end, span[1] if span else window.end, *explanation_ends)
     points = sweep(inputs, classifier, start, end)
     found = exceptions(points, end, classifier.settings, window.start, window.end)
-    days = [
-        DayResult(day, window_metrics(points, end, found, day.start, day.end))
-        for day in local_days(unit.zone, window.start, window.end)
-    ]
+    days = local_days(unit.zone, window.start, window.end)
+    per_day = daily_metrics(points, end, found, days)
+    total = Metrics()
+    for metrics in per_day:
+        total.add(metrics)
     return AgentResult(
         agent_id,
         segments(points, end, window),
         found,
-        window_metrics(points, end, found, window.start, window.end),
-        days,
+        total,
+        [DayResult(day, metrics) for day, metrics in zip(days, per_day, strict=True)],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -15,8 +16,16 @@ class LocalDay(NamedTuple):
     end: Instant
 
 
-def local_days(zone: ZoneInfo, start: Instant, end: Instant) -> list[LocalDay]:
-    """The local days overlapping ``[start, end)``, each clipped to it."""
+@lru_cache(maxsize=1024)
+def local_days(zone: ZoneInfo, start: Instant, end: Instant) -> tuple[LocalDay, ...]:
+    """The local days overlapping ``[start, end)``, each clipped to it.
+
+    Cached: every agent of a management unit asks the same question for one window.
+    """
+    return tuple(_local_days(zone, start, end))
+
+
+def _local_days(zone: ZoneInfo, start: Instant, end: Instant) -> list[LocalDay]:
     if end <= start:
         return []
     day = to_datetime(start).astimezone(zone).date()

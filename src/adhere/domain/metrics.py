@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from adhere.domain.adherence import Adherence
 from adhere.domain.categories import AdherenceState, Category, Impact
 from adhere.domain.instants import Instant
+from adhere.domain.local_days import LocalDay
 from adhere.domain.settings import AdherenceSettings
 from adhere.domain.timeline import ChangePoint, pieces
 
@@ -121,29 +124,48 @@ class Metrics:
         self.conformance_actual += other.conformance_actual
 
 
-def window_metrics(
+def daily_metrics(
     points: Sequence[ChangePoint],
     end: Instant,
     found: Sequence[AdherenceException],
-    window_start: Instant,
-    window_end: Instant,
-) -> Metrics:
-    """Metrics of ``[window_start, window_end)``; `found` are the exceptions of a window
-    containing it (they are clipped again here)."""
-    metrics = Metrics()
-    for piece in pieces(points, end, window_start, window_end):
-        length = piece.end - piece.start
-        adherence = piece.point.adherence
-        state = adherence.adherence_state
-        metrics.state[state] += length
-        if state is _OUT:
-            metrics.impact[adherence.impact] += length
-        if state not in _NOT_CONFORMANCE:
-            if adherence.scheduled_category is Category.ON_QUEUE_WORK:
-                metrics.conformance_schedule += length
-            if piece.point.conforming:
-                metrics.conformance_actual += length
-    metrics.exception = sum(
-        max(0, min(e.end, window_end) - max(e.start, window_start)) for e in found
-    )
-    return metrics
+    days: Sequence[LocalDay],
+) -> list[Metrics]:
+    """Metrics of each of `days`, which tile a window; `found` are that window's exceptions.
+
+    One pass over the timeline: a piece spanning midnight is split between its days.
+    """
+    result = [Metrics() for _ in days]
+    if not days:
+        return result
+    day_ends = [day.end for day in days]
+    for piece in pieces(points, end, days[0].start, days[-1].end):
+        adherence, conforming = piece.point.adherence, piece.point.conforming
+        for index, start, stop in _split(day_ends, piece.start, piece.end):
+            _count(result[index], adherence, conforming, stop - start)
+    for exception in found:
+        for index, start, stop in _split(day_ends, exception.start, exception.end):
+            result[index].exception += stop - start
+    return result
+
+
+def _split(
+    day_ends: Sequence[Instant], start: Instant, stop: Instant
+) -> Iterator[tuple[int, Instant, Instant]]:
+    """``[start, stop)`` cut at day ends: (day index, start, stop) for each part."""
+    index = bisect_right(day_ends, start)
+    while start < stop:
+        cut = min(stop, day_ends[index])
+        yield index, start, cut
+        start, index = cut, index + 1
+
+
+def _count(metrics: Metrics, adherence: Adherence, conforming: bool, length: int) -> None:
+    state = adherence.adherence_state
+    metrics.state[state] += length
+    if state is _OUT:
+        metrics.impact[adherence.impact] += length
+    if state not in _NOT_CONFORMANCE:
+        if adherence.scheduled_category is Category.ON_QUEUE_WORK:
+            metrics.conformance_schedule += length
+        if conforming:
+            metrics.conformance_actual += length
