@@ -242,10 +242,11 @@ class AdherenceEngine:
             inputs = slot.inputs
             state, index = inputs.state_before(cut)
             inputs.base_state = state
-            del inputs.times[:index]
-            del inputs.effects[:index]
-            del slot.ids[:index]
-            slot.seen = set(slot.ids)
+            if index:
+                del inputs.times[:index]
+                del inputs.effects[:index]
+                del slot.ids[:index]
+                slot.seen = set(slot.ids)
             inputs.activities = [a for a in inputs.activities if a.end > cut]
             inputs.explained = [span for span in inputs.explained if span[1] > cut]
             slot.explanations = {k: e for k, e in slot.explanations.items() if e.end > cut}

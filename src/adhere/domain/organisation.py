@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from adhere.domain.errors import InvalidInput
 from adhere.domain.settings import AdherenceSettings
 
+_NO_EXTERNAL_IDS: Mapping[str, str] = MappingProxyType({})
+
 
 def time_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`; anything else is rejected rather than taken as UTC."""
@@ -47,4 +49,4 @@ class Agent:
     name: str
     management_unit_id: str
     team_id: str | None = None
-    external_ids: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    external_ids: Mapping[str, str] = field(default_factory=lambda: _NO_EXTERNAL_IDS)
