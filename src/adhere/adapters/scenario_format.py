@@ -349,10 +349,14 @@ def _list(value: object, field: str) -> list[Any]:
     return value
 
 
-def _string(item: Mapping[str, Any], key: str) -> str:
+def _required(item: Mapping[str, Any], key: str, parse: Callable[[object], _T]) -> _T:
     if item.get(key) is None:
         raise InvalidInput("is required", key)
-    return _located(key, lambda: _as_string(item[key]))
+    return _located(key, lambda: parse(item[key]))
+
+
+def _string(item: Mapping[str, Any], key: str) -> str:
+    return _required(item, key, _as_string)
 
 
 def _optional_string(item: Mapping[str, Any], key: str) -> str | None:
@@ -387,9 +391,7 @@ def _boolean(item: Mapping[str, Any], key: str) -> bool:
 
 
 def _instant(item: Mapping[str, Any], key: str) -> int:
-    if item.get(key) is None:
-        raise InvalidInput("is required", key)
-    return _located(key, lambda: parse_instant(item[key]))
+    return _required(item, key, parse_instant)
 
 
 def _enum(enum: type[Any], value: object, what: str) -> Any:
