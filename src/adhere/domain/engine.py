@@ -174,9 +174,16 @@ class AdherenceEngine:
             hold()
             slot.latest = None
             return self._advance_agent(slot, None, instant)
-        known = (before, held) if before is not None else None
-        changes = self._revise(slot, instant, hold, known)
-        slot.latest = None if before is None else apply(before, effect)
+        if before is not None:
+            changes = self._revise(slot, instant, hold, (before, held))
+            slot.latest = apply(before, effect)
+            return changes
+        # A late event changes the timeline only until the fold of the events after it comes
+        # back to what it was (the next event setting the same fields): re-sweep that far.
+        converged = _convergence(inputs, instant, effect)
+        changes = self._revise(slot, instant, hold, stop=converged)
+        if converged is None:
+            slot.latest = None  # the fold of all events changed
         return changes
 
     def replace_schedule(
@@ -345,8 +352,10 @@ class AdherenceEngine:
         since: Instant,
         mutate: Callable[[], None],
         known: tuple[AgentState, int] | None = None,
+        stop: Instant | None = None,
     ) -> list[AdherenceChange]:
-        """Apply `mutate` (which changes nothing before `since`) and report the corrections.
+        """Apply `mutate` (which changes nothing before `since`, nor after `stop` if given)
+        and report the corrections.
 
         `known` is the fold of the events before `since` and the index of the next, if known.
         """
@@ -355,11 +364,13 @@ class AdherenceEngine:
             mutate()
             self._schedule_timer(slot)
             return []
+        end = horizon if stop is None else min(stop, horizon)
         state, index = known if known is not None else slot.inputs.state_before(since)
-        old = _adherence_points(self._sweep(slot, since, horizon, state, index))
+        old = _adherence_points(self._sweep(slot, since, end, state, index))
         mutate()
-        new = _adherence_points(self._sweep(slot, since, horizon, state, index))
-        slot.current = new[-1][1]
+        new = _adherence_points(self._sweep(slot, since, end, state, index))
+        if end == horizon:
+            slot.current = new[-1][1]
         self._schedule_timer(slot)
         return _corrections(slot.agent.id, old, new)
 
@@ -452,6 +463,22 @@ class AdherenceEngine:
 
 _end = attrgetter("end")
 _span_end = itemgetter(1)
+
+
+def _convergence(inputs: AgentInputs, instant: Instant, effect: Effect) -> Instant | None:
+    """Where the fold, with an event of `effect` at `instant` inserted, equals the fold
+    without it again; None if it never does within the events held."""
+    index = bisect_right(inputs.times, instant)  # where the new event goes
+    without = inputs.state_at_index(index)
+    with_it = apply(without, effect)
+    if with_it == without:
+        return instant
+    times, effects = inputs.times, inputs.effects
+    for later in range(index, len(times)):
+        without, with_it = apply(without, effects[later]), apply(with_it, effects[later])
+        if with_it == without:
+            return times[later]
+    return None
 
 
 def _later(a: Instant | None, b: Instant | None) -> Instant | None:
