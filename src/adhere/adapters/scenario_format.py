@@ -232,6 +232,91 @@ def parse_explanation(value: object) -> Explanation:
 # ---- rendering --------------------------------------------------------------------------
 
 
+def render_settings(settings: AdherenceSettings) -> Json:
+    """Every setting, defaults included: what `parse_settings` reads back unchanged."""
+    return {
+        "adherence_exception_threshold_seconds": settings.adherence_exception_threshold_seconds,
+        "severe_alert_threshold_minutes": settings.severe_alert_threshold_minutes,
+        "adherence_target_percent": settings.adherence_target_percent,
+        "non_on_queue_activities_equivalent": settings.non_on_queue_activities_equivalent,
+        "ignored_activity_categories": sorted(
+            c.value for c in settings.ignored_activity_categories
+        ),
+        "ignored_activity_code_ids": sorted(settings.ignored_activity_code_ids),
+        "working_outside_shift_is_exception": settings.working_outside_shift_is_exception,
+        "offline_adherent_categories": sorted(
+            c.value for c in settings.offline_adherent_categories
+        ),
+        "presence_categories": {
+            presence.value: category.value
+            for presence, category in settings.presence_categories.items()
+        },
+    }
+
+
+def render_management_unit(unit: ManagementUnit) -> Json:
+    return {
+        "id": unit.id,
+        "name": unit.name,
+        "time_zone": unit.time_zone,
+        "settings": render_settings(unit.settings),
+    }
+
+
+def render_activity_code(code: ActivityCode) -> Json:
+    return {
+        "id": code.id,
+        "name": code.name,
+        "category": code.category.value,
+        "secondary_presence_id": code.secondary_presence_id,
+        "active": code.active,
+    }
+
+
+def render_agent_record(agent: Agent) -> Json:
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "management_unit_id": agent.management_unit_id,
+        "team_id": agent.team_id,
+        "external_ids": dict(agent.external_ids),
+    }
+
+
+def render_activity(activity: Activity) -> Json:
+    return {
+        "start": format_instant(activity.start),
+        "end": format_instant(activity.end),
+        "length_minutes": (activity.end - activity.start) / MICROS_PER_MINUTE,
+        "activity_code_id": activity.activity_code_id,
+    }
+
+
+def render_event(event: AgentEvent) -> Json:
+    return {
+        "id": event.id,
+        "agent_id": event.agent_id,
+        "time": format_instant(event.time),
+        "kind": event.kind.value,
+        "system_presence": None if event.system_presence is None else event.system_presence.value,
+        "secondary_presence_id": event.secondary_presence_id,
+        "routing_status": None if event.routing_status is None else event.routing_status.value,
+        "queue_ids": None if event.queue_ids is None else list(event.queue_ids),
+    }
+
+
+def render_explanation(explanation: Explanation) -> Json:
+    return {
+        "id": explanation.id,
+        "agent_id": explanation.agent_id,
+        "start": format_instant(explanation.start),
+        "end": format_instant(explanation.end),
+        "length_minutes": explanation.length_minutes,
+        "type": explanation.type.value,
+        "status": explanation.status.value,
+    }
+
+
 def render_result(evaluation: Evaluation) -> Json:
     return {
         "format": RESULT_FORMAT,

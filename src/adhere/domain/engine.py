@@ -19,6 +19,7 @@ docs/adherence.md §8, including what `compact` means for duplicate ids.
 from __future__ import annotations
 
 import heapq
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,16 @@ class AdherenceChange:
     previous: Adherence
     current: Adherence
     correction: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSnapshot:
+    agent: Agent
+    unit: ManagementUnit
+    inputs: AgentInputs
+    classifier: Classifier
+    explanation_ends: list[Instant]
+    compacted_before: Instant | None
 
 
 class TooLate(InvalidInput):
@@ -301,6 +312,39 @@ class AdherenceEngine:
 
     def agent_ids(self) -> list[str]:
         return list(self._agents)
+
+    def has_agent(self, agent_id: str) -> bool:
+        return agent_id in self._agents
+
+    def agent(self, agent_id: str) -> Agent:
+        return self._slot(agent_id).agent
+
+    def state(self, agent_id: str) -> AgentState:
+        """The agent's state after every event held (presence, routing status, ...)."""
+        return self._latest(self._slot(agent_id))
+
+    def timeline(self, agent_id: str) -> list[tuple[Instant, Adherence]]:
+        """The agent's adherence from its earliest input to its horizon, as change points."""
+        slot = self._slot(agent_id)
+        horizon = self._horizon(slot)
+        if horizon is None:
+            return []
+        return _adherence_points(self._sweep(slot, self._earliest(slot), horizon))
+
+    def snapshot(self, agent_id: str) -> AgentSnapshot:
+        """A copy of the agent's inputs, to evaluate history without holding the engine."""
+        slot = self._slot(agent_id)
+        inputs = slot.inputs
+        copied = AgentInputs(
+            array("q", inputs.times),
+            list(inputs.effects),
+            list(inputs.activities),
+            list(inputs.explained),
+            inputs.base_state,
+        )
+        ends = [explanation.end for explanation in slot.explanations.values()]
+        unit = self._units[slot.agent.management_unit_id].unit
+        return AgentSnapshot(slot.agent, unit, copied, slot.classifier, ends, slot.compacted_before)
 
     # ---- internals -----------------------------------------------------------------------
 

@@ -36,6 +36,16 @@ class Activity:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleReplacement:
+    """New activities for an agent inside ``[start, end)``, replacing what was there."""
+
+    agent_id: str
+    start: Instant
+    end: Instant
+    activities: Sequence[Activity]
+
+
 def validated_schedule(agent_id: str, activities: Iterable[Activity]) -> list[Activity]:
     """The activities in order of start; overlapping ones are rejected, naming both."""
     ordered = sorted(activities)

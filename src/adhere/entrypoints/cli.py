@@ -10,6 +10,8 @@ from typing import Annotated, NoReturn
 import typer
 
 from adhere.domain.errors import InvalidInput
+from adhere.entrypoints.cli_clients import clients_app, keys_app
+from adhere.entrypoints.cli_service import db_app, import_app, serve
 from adhere.service.evaluation import evaluate_document
 
 app = typer.Typer(
@@ -47,6 +49,13 @@ def evaluate_command(
     except InvalidInput as error:
         _fail(f"invalid scenario: {error}")
     sys.stdout.write(json.dumps(result, indent=indent) + "\n")
+
+
+app.command("serve")(serve)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str) -> NoReturn:

@@ -1,0 +1,169 @@
+"""The database tables. Instants are integer microseconds since the epoch (UTC), as in the
+domain, so what is stored is exactly what was computed on."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite's rowid is 64-bit only when declared INTEGER PRIMARY KEY.
+_SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+_ID = String(128)
+
+management_units = Table(
+    "management_units",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("settings", JSON, nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("management_unit_id", _ID, ForeignKey("management_units.id"), nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("management_unit_id", _ID, ForeignKey("management_units.id"), nullable=False),
+    Column("team_id", _ID, ForeignKey("teams.id"), nullable=True),
+    Column("external_ids", JSON, nullable=False),
+)
+
+activity_codes = Table(
+    "activity_codes",
+    metadata,
+    Column("management_unit_id", _ID, ForeignKey("management_units.id"), primary_key=True),
+    Column("id", _ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("secondary_presence_id", _ID, nullable=True),
+    Column("active", Boolean, nullable=False),
+)
+
+schedule_activities = Table(
+    "schedule_activities",
+    metadata,
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("agent_id", _ID, ForeignKey("agents.id"), nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("activity_code_id", _ID, nullable=False),
+    Index(None, "agent_id", "start_us"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("agent_id", _ID, ForeignKey("agents.id"), nullable=False),
+    Column("event_id", _ID, nullable=False),
+    Column("time_us", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("system_presence", String(40), nullable=True),
+    Column("secondary_presence_id", _ID, nullable=True),
+    Column("routing_status", String(40), nullable=True),
+    Column("queue_ids", JSON, nullable=True),
+    Column("received_us", BigInteger, nullable=False),
+    UniqueConstraint("agent_id", "event_id"),
+    Index(None, "agent_id", "time_us"),
+)
+
+explanations = Table(
+    "explanations",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("agent_id", _ID, ForeignKey("agents.id"), nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("length_minutes", JSON, nullable=False),  # a float, kept exactly as given
+    Column("type", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Index(None, "agent_id", "start_us"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    # One row per committed write, so a server notices writes made by another process.
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("writer", String(64), nullable=False),
+    Column("what", String(64), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+)
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(200), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    # Bumped when scopes or secret change: tokens carry it, older ones stop working.
+    Column("generation", Integer, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_jwk", JSON, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    # The newest active key signs; retired keys still verify until their tokens expire.
+    Column("retired_us", BigInteger, nullable=True),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires_us", BigInteger, nullable=False),
+)
+
+__all__ = [
+    "activity_codes",
+    "agents",
+    "changes",
+    "events",
+    "explanations",
+    "management_units",
+    "metadata",
+    "oauth_clients",
+    "revoked_tokens",
+    "schedule_activities",
+    "signing_keys",
+    "teams",
+]

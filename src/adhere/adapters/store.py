@@ -1,0 +1,367 @@
+"""Storage of the adherence inputs (SQLAlchemy Core): what the engine is rebuilt from.
+
+A `StoreTransaction` is one database transaction; nothing in it is visible, or acknowledged,
+until `SqlStore.transaction` commits it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select, tuple_
+from sqlalchemy import update as sql_update
+
+from adhere.adapters import schema
+from adhere.adapters.scenario_format import parse_settings, render_settings
+from adhere.domain.agent_state import AgentEvent, EventKind
+from adhere.domain.categories import Category, Presence, Routing
+from adhere.domain.explanations import Explanation, ExplanationStatus, ExplanationType
+from adhere.domain.instants import Instant
+from adhere.domain.organisation import Agent, ManagementUnit, Team
+from adhere.domain.schedule import Activity, ActivityCode
+
+_CHUNK = 500  # rows per IN (...) lookup: well under every database's parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExplanation:
+    explanation: Explanation
+    notes: str | None
+    created_us: Instant
+    updated_us: Instant
+
+
+class SqlStore:
+    def __init__(self, engine: Engine, writer: str) -> None:
+        self.engine = engine
+        self.writer = writer  # recorded with each change, so a process can tell its own
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        with self.engine.begin() as connection:
+            yield StoreTransaction(connection, self.writer)
+
+    def changes_since(self, seq: int) -> tuple[int, bool]:
+        """The latest change number, and whether another writer changed anything after `seq`."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.changes.c.seq, schema.changes.c.writer).where(
+                    schema.changes.c.seq > seq
+                )
+            ).all()
+            connection.rollback()
+        if not rows:
+            return seq, False
+        return max(row.seq for row in rows), any(row.writer != self.writer for row in rows)
+
+    def latest_change(self) -> int:
+        with self.engine.connect() as connection:
+            value = connection.execute(select(func.max(schema.changes.c.seq))).scalar()
+            connection.rollback()
+        return int(value or 0)
+
+
+class StoreTransaction:
+    def __init__(self, connection: Connection, writer: str) -> None:
+        self.connection = connection
+        self.writer = writer
+
+    def record_change(self, what: str) -> None:
+        self.connection.execute(
+            insert(schema.changes).values(
+                writer=self.writer, what=what, at_us=int(time.time() * 1_000_000)
+            )
+        )
+
+    def prune_changes(self, before_seq: int) -> None:
+        self.connection.execute(delete(schema.changes).where(schema.changes.c.seq < before_seq))
+
+    # ---- organisation --------------------------------------------------------------------
+
+    def put_management_unit(self, unit: ManagementUnit) -> None:
+        values = {
+            "name": unit.name,
+            "time_zone": unit.time_zone,
+            "settings": render_settings(unit.settings),
+        }
+        self._upsert(schema.management_units, {"id": unit.id}, values)
+
+    def management_units(self) -> list[ManagementUnit]:
+        rows = self._all(select(schema.management_units).order_by(schema.management_units.c.id))
+        return [_management_unit(row) for row in rows]
+
+    def management_unit(self, unit_id: str) -> ManagementUnit | None:
+        table = schema.management_units
+        row = self.connection.execute(select(table).where(table.c.id == unit_id)).first()
+        return None if row is None else _management_unit(row)
+
+    def put_team(self, team: Team) -> None:
+        values = {"name": team.name, "management_unit_id": team.management_unit_id}
+        self._upsert(schema.teams, {"id": team.id}, values)
+
+    def teams(self, unit_id: str | None = None) -> list[Team]:
+        table = schema.teams
+        query = select(table).order_by(table.c.id)
+        if unit_id is not None:
+            query = query.where(table.c.management_unit_id == unit_id)
+        return [Team(row.id, row.name, row.management_unit_id) for row in self._all(query)]
+
+    def team(self, team_id: str) -> Team | None:
+        table = schema.teams
+        row = self.connection.execute(select(table).where(table.c.id == team_id)).first()
+        return None if row is None else Team(row.id, row.name, row.management_unit_id)
+
+    def put_agent(self, agent: Agent) -> None:
+        values = {
+            "name": agent.name,
+            "management_unit_id": agent.management_unit_id,
+            "team_id": agent.team_id,
+            "external_ids": dict(agent.external_ids),
+        }
+        self._upsert(schema.agents, {"id": agent.id}, values)
+
+    def agents(self, unit_id: str | None = None, team_id: str | None = None) -> list[Agent]:
+        table = schema.agents
+        query = select(table).order_by(table.c.id)
+        if unit_id is not None:
+            query = query.where(table.c.management_unit_id == unit_id)
+        if team_id is not None:
+            query = query.where(table.c.team_id == team_id)
+        return [_agent(row) for row in self._all(query)]
+
+    def existing_agent_ids(self, agent_ids: Iterable[str]) -> set[str]:
+        table = schema.agents
+        ids = sorted(agent_ids)
+        found: set[str] = set()
+        for offset in range(0, len(ids), _CHUNK):
+            query = select(table.c.id).where(table.c.id.in_(ids[offset : offset + _CHUNK]))
+            found.update(self.connection.execute(query).scalars())
+        return found
+
+    def agent(self, agent_id: str) -> Agent | None:
+        table = schema.agents
+        row = self.connection.execute(select(table).where(table.c.id == agent_id)).first()
+        return None if row is None else _agent(row)
+
+    def put_activity_code(self, unit_id: str, code: ActivityCode) -> None:
+        values = {
+            "name": code.name,
+            "category": code.category.value,
+            "secondary_presence_id": code.secondary_presence_id,
+            "active": code.active,
+        }
+        self._upsert(schema.activity_codes, {"management_unit_id": unit_id, "id": code.id}, values)
+
+    def activity_codes(self, unit_id: str) -> list[ActivityCode]:
+        table = schema.activity_codes
+        query = select(table).where(table.c.management_unit_id == unit_id).order_by(table.c.id)
+        return [
+            ActivityCode(
+                row.id, row.name, Category(row.category), row.secondary_presence_id, row.active
+            )
+            for row in self._all(query)
+        ]
+
+    # ---- schedules -----------------------------------------------------------------------
+
+    def activities(
+        self, agent_id: str, start: Instant | None = None, end: Instant | None = None
+    ) -> list[Activity]:
+        """The agent's activities overlapping ``[start, end)`` (all of them by default)."""
+        table = schema.schedule_activities
+        query = select(table).where(table.c.agent_id == agent_id).order_by(table.c.start_us)
+        if start is not None:
+            query = query.where(table.c.end_us > start)
+        if end is not None:
+            query = query.where(table.c.start_us < end)
+        return [_activity(row) for row in self._all(query)]
+
+    def all_activities(self) -> Iterator[tuple[str, Activity]]:
+        table = schema.schedule_activities
+        query = select(table).order_by(table.c.agent_id, table.c.start_us)
+        for row in self.connection.execute(query):
+            yield row.agent_id, _activity(row)
+
+    def replace_activities(
+        self, agent_id: str, overlapping: Sequence[Activity], result: Sequence[Activity]
+    ) -> None:
+        """Replace the stored `overlapping` activities by `result` (their replacement)."""
+        table = schema.schedule_activities
+        if overlapping:
+            low = min(a.start for a in overlapping)
+            high = max(a.end for a in overlapping)
+            self.connection.execute(
+                delete(table).where(
+                    and_(
+                        table.c.agent_id == agent_id, table.c.end_us > low, table.c.start_us < high
+                    )
+                )
+            )
+        if result:
+            self.connection.execute(
+                insert(table),
+                [
+                    {
+                        "agent_id": agent_id,
+                        "start_us": a.start,
+                        "end_us": a.end,
+                        "activity_code_id": a.activity_code_id,
+                    }
+                    for a in result
+                ],
+            )
+
+    # ---- events --------------------------------------------------------------------------
+
+    def existing_event_ids(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (agent id, event id) pairs are stored already."""
+        table = schema.events
+        found: set[tuple[str, str]] = set()
+        for offset in range(0, len(keys), _CHUNK):
+            chunk = keys[offset : offset + _CHUNK]
+            query = select(table.c.agent_id, table.c.event_id).where(
+                tuple_(table.c.agent_id, table.c.event_id).in_(chunk)
+            )
+            found.update((row.agent_id, row.event_id) for row in self.connection.execute(query))
+        return found
+
+    def add_events(self, new: Sequence[AgentEvent], received_us: Instant) -> None:
+        if not new:
+            return
+        self.connection.execute(
+            insert(schema.events),
+            [
+                {
+                    "agent_id": e.agent_id,
+                    "event_id": e.id,
+                    "time_us": e.time,
+                    "kind": e.kind.value,
+                    "system_presence": None if e.system_presence is None else e.system_presence,
+                    "secondary_presence_id": e.secondary_presence_id,
+                    "routing_status": None if e.routing_status is None else e.routing_status,
+                    "queue_ids": None if e.queue_ids is None else list(e.queue_ids),
+                    "received_us": received_us,
+                }
+                for e in new
+            ],
+        )
+
+    def events(self, agent_ids: Iterable[str] | None = None) -> Iterator[AgentEvent]:
+        """Stored events in (time, arrival) order: replaying them in this order is exact."""
+        table = schema.events
+        query = select(table).order_by(table.c.time_us, table.c.seq)
+        if agent_ids is not None:
+            query = query.where(table.c.agent_id.in_(list(agent_ids)))
+        for row in self.connection.execution_options(yield_per=10_000).execute(query):
+            yield _event(row)
+
+    def event_count(self) -> int:
+        return int(
+            self.connection.execute(select(func.count()).select_from(schema.events)).scalar_one()
+        )
+
+    # ---- explanations --------------------------------------------------------------------
+
+    def put_explanation(self, explanation: Explanation, notes: str | None, now: Instant) -> None:
+        table = schema.explanations
+        values = {
+            "agent_id": explanation.agent_id,
+            "start_us": explanation.start,
+            "length_minutes": explanation.length_minutes,
+            "type": explanation.type.value,
+            "status": explanation.status.value,
+            "notes": notes,
+            "updated_us": now,
+        }
+        exists = self.connection.execute(
+            select(table.c.id).where(table.c.id == explanation.id)
+        ).first()
+        if exists is None:
+            self.connection.execute(
+                insert(table).values(id=explanation.id, created_us=now, **values)
+            )
+        else:
+            self.connection.execute(
+                sql_update(table).where(table.c.id == explanation.id).values(**values)
+            )
+
+    def explanation(self, explanation_id: str) -> StoredExplanation | None:
+        table = schema.explanations
+        row = self.connection.execute(select(table).where(table.c.id == explanation_id)).first()
+        return None if row is None else _stored_explanation(row)
+
+    def explanations(
+        self,
+        agent_ids: Sequence[str] | None = None,
+        status: ExplanationStatus | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+    ) -> list[StoredExplanation]:
+        table = schema.explanations
+        query = select(table).order_by(table.c.start_us, table.c.id)
+        if agent_ids is not None:
+            query = query.where(table.c.agent_id.in_(list(agent_ids)))
+        if status is not None:
+            query = query.where(table.c.status == status.value)
+        if end is not None:
+            query = query.where(table.c.start_us < end)
+        found = [_stored_explanation(row) for row in self._all(query)]
+        if start is not None:
+            found = [item for item in found if item.explanation.end > start]
+        return found
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _all(self, query: Any) -> list[Row[Any]]:
+        return list(self.connection.execute(query))
+
+    def _upsert(self, table: Any, key: dict[str, Any], values: dict[str, Any]) -> None:
+        condition = and_(*(table.c[name] == value for name, value in key.items()))
+        updated = self.connection.execute(sql_update(table).where(condition).values(**values))
+        if updated.rowcount == 0:
+            self.connection.execute(insert(table).values(**key, **values))
+
+
+def _management_unit(row: Row[Any]) -> ManagementUnit:
+    return ManagementUnit(row.id, row.name, row.time_zone, parse_settings(row.settings))
+
+
+def _agent(row: Row[Any]) -> Agent:
+    return Agent(row.id, row.name, row.management_unit_id, row.team_id, row.external_ids or {})
+
+
+def _activity(row: Row[Any]) -> Activity:
+    return Activity(row.start_us, row.end_us, row.activity_code_id)
+
+
+def _event(row: Row[Any]) -> AgentEvent:
+    return AgentEvent(
+        id=row.event_id,
+        agent_id=row.agent_id,
+        time=row.time_us,
+        kind=EventKind(row.kind),
+        system_presence=None if row.system_presence is None else Presence(row.system_presence),
+        secondary_presence_id=row.secondary_presence_id,
+        routing_status=None if row.routing_status is None else Routing(row.routing_status),
+        queue_ids=None if row.queue_ids is None else tuple(row.queue_ids),
+    )
+
+
+def _stored_explanation(row: Row[Any]) -> StoredExplanation:
+    return StoredExplanation(
+        Explanation(
+            row.id,
+            row.agent_id,
+            row.start_us,
+            row.length_minutes,
+            ExplanationStatus(row.status),
+            ExplanationType(row.type),
+        ),
+        row.notes,
+        row.created_us,
+        row.updated_us,
+    )

@@ -1,0 +1,105 @@
+"""Wiring: settings in, a ready service out. The one place that picks the adapters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from adhere.adapters.database import connect, upgrade
+from adhere.adapters.store import SqlStore
+from adhere.config import Settings
+from adhere.domain.instants import MICROS_PER_SECOND
+from adhere.service.auth import AuthService
+from adhere.service.context import Limits, ServiceContext
+from adhere.service.jobs import JobRunner
+from adhere.service.live import LiveAdherence
+from adhere.service.replay import rebuild
+
+_log = logging.getLogger("adhere")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database: Engine
+    auth: AuthService
+    context: ServiceContext
+    jobs: JobRunner = field(default_factory=JobRunner)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def live(self) -> LiveAdherence:
+        assert self.context.live is not None
+        return self.context.live
+
+    def start(self) -> None:
+        """Rebuild the live state from the store, then keep it moving with the clock."""
+        self._seen_change = self.context.store.latest_change()
+        self.reload()
+        for target in (self._tick, self._sync):
+            thread = threading.Thread(target=target, name=f"adhere{target.__name__}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.jobs.shutdown()
+        self.database.dispose()
+
+    def reload(self) -> int:
+        with self.live.lock:
+            replayed = rebuild(self.live, self.context.store, self.context.clock())
+        _log.info("live state rebuilt from %d stored events", replayed)
+        return replayed
+
+    def _tick(self) -> None:
+        """Schedule boundaries change adherence with no event: move the engine's clock."""
+        interval = self.settings.clock_interval_seconds
+        while not self._stopping.wait(interval):
+            try:
+                with self.live.lock:
+                    self.live.advance_to(self.context.clock())
+            except Exception:  # keep ticking; the error is logged
+                _log.exception("advancing the clock failed")
+
+    def _sync(self) -> None:
+        """Notice writes by another process (an `adhere import` beside the server)."""
+        while not self._stopping.wait(self.settings.sync_interval_seconds):
+            try:
+                latest, foreign = self.context.store.changes_since(self._seen_change)
+                if foreign:
+                    _log.info("another process changed the database: rebuilding live state")
+                    self.reload()
+                self._seen_change = latest
+            except Exception:
+                _log.exception("checking the database for changes failed")
+
+
+def build(settings: Settings) -> Container:
+    database = connect(settings.database_url)
+    upgrade(database)
+    store = SqlStore(database, writer=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}")
+    limits = Limits(
+        lateness_micros=round(settings.lateness_limit_days * 86_400 * MICROS_PER_SECOND),
+        future_micros=round(settings.future_tolerance_seconds * MICROS_PER_SECOND),
+        max_batch=settings.max_batch_events,
+    )
+    context = ServiceContext(store, LiveAdherence(), limits)
+    return Container(settings, database, AuthService(database, settings), context)
+
+
+def command_context(database_url: str) -> ServiceContext:
+    """For CLI commands: the store alone (a running server notices the writes)."""
+    database = connect(database_url)
+    upgrade(database)
+    store = SqlStore(database, writer=f"cli:{os.getpid()}:{uuid.uuid4().hex}")
+    return ServiceContext(store)

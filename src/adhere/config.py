@@ -1,0 +1,72 @@
+"""Settings for the service: defaults, then ``adhere.toml``, then ``ADHERE_*`` variables.
+
+A command-line option wins over all three (`adhere serve --db …`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATABASE_URL = "sqlite:///./adhere.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ADHERE_", toml_file="adhere.toml", extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    issuer: str | None = Field(
+        default=None,
+        description="The `iss` of access tokens; defaults to http://HOST:PORT.",
+    )
+    token_lifetime_seconds: int = Field(default=600, ge=30, le=86_400)
+    lateness_limit_days: float = Field(default=7, gt=0, le=366)
+    future_tolerance_seconds: float = Field(default=300, ge=0, le=86_400)
+    max_batch_events: int = Field(default=10_000, ge=1, le=100_000)
+    clock_interval_seconds: float = Field(default=0.25, gt=0, le=1)
+    sync_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the server looks for writes made by other processes (the CLI).",
+    )
+    historical_job_threshold_events: int = Field(
+        default=300_000,
+        ge=0,
+        description="A historical query over more events than this runs as a job.",
+    )
+
+    @property
+    def token_issuer(self) -> str:
+        return self.issuer or f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment and `config_file` (default ./adhere.toml, if present)."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if config_file is None:
+        return Settings(**given)  # type: ignore[arg-type]
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return _FromFile(**given)  # type: ignore[arg-type]

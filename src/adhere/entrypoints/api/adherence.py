@@ -1,0 +1,175 @@
+"""Routes: real-time adherence (from the live engine) and historical adherence."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from adhere.domain.categories import AdherenceState
+from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
+from adhere.entrypoints.api import models
+from adhere.entrypoints.api.deps import container, context, instant
+from adhere.entrypoints.api.problems import invalid, not_found
+from adhere.entrypoints.api.security import Principal, requires
+from adhere.service.context import ServiceContext
+from adhere.service.history import HistoricalQuery, evaluate_history, event_count, snapshots
+from adhere.service.live import LiveRow
+
+router = APIRouter(prefix="/api/v1", tags=["adherence"])
+_READ = "adherence:read"
+MAX_AGENT_IDS = 1000
+State = Literal["InAdherence", "OutOfAdherence", "Unscheduled", "Ignored", "Explained", "Unknown"]
+
+
+@router.get("/adherence/realtime", response_model=models.LiveAdherenceList)
+def realtime(
+    agent_id: list[str] | None = Query(
+        default=None, max_length=MAX_AGENT_IDS, description="Up to 1,000 agent ids."
+    ),
+    management_unit_id: str | None = Query(default=None, max_length=128),
+    team_id: str | None = Query(default=None, max_length=128),
+    state: list[State] | None = Query(default=None, description="Only agents in these states."),
+    ctx: ServiceContext = Depends(context),
+    _: Principal = requires(_READ),
+) -> dict[str, Any]:
+    """Each agent's adherence now: scheduled and actual activity, presence, routing status,
+    state, impact, since when, and how long the current out-of-adherence run has lasted.
+    Select with exactly one of `agent_id` (repeatable), `management_unit_id`, `team_id`."""
+    selectors = [
+        name
+        for name, value in (
+            ("agent_id", agent_id),
+            ("management_unit_id", management_unit_id),
+            ("team_id", team_id),
+        )
+        if value
+    ]
+    if len(selectors) != 1:
+        raise invalid(
+            selectors[1] if len(selectors) > 1 else "agent_id",
+            "give exactly one of agent_id, management_unit_id and team_id",
+        )
+    live = ctx.live
+    assert live is not None
+    wanted = None if state is None else {AdherenceState(s) for s in state}
+    now = ctx.clock()
+    with live.lock:
+        engine = live.engine
+        if agent_id:
+            ids = list(dict.fromkeys(agent_id))
+            unknown = [a for a in ids if not engine.has_agent(a)]
+            if unknown:
+                raise invalid("agent_id", "unknown agent(s) " + ", ".join(map(repr, unknown[:10])))
+        else:
+            ids = sorted(
+                a
+                for a in engine.agent_ids()
+                if (engine.agent(a).management_unit_id == management_unit_id)
+                or (team_id is not None and engine.agent(a).team_id == team_id)
+            )
+        rows = [(live.row(a), engine.horizon(a)) for a in ids]
+    items = [
+        _row(row, horizon, now)
+        for row, horizon in rows
+        if wanted is None or row.adherence.adherence_state in wanted
+    ]
+    return {"items": items}
+
+
+@router.get("/agents/{agent_id}/adherence", response_model=models.LiveAdherence)
+def agent_realtime(
+    agent_id: str = Path(min_length=1, max_length=128),
+    ctx: ServiceContext = Depends(context),
+    _: Principal = requires(_READ),
+) -> dict[str, Any]:
+    live = ctx.live
+    assert live is not None
+    with live.lock:
+        if not live.engine.has_agent(agent_id):
+            raise not_found("agent", agent_id)
+        row, horizon = live.row(agent_id), live.engine.horizon(agent_id)
+    return _row(row, horizon, ctx.clock())
+
+
+@router.post(
+    "/adherence/historical",
+    response_model=models.Historical,
+    responses={202: {"model": models.JobOut, "description": "A large query runs as a job"}},
+)
+async def historical(
+    body: models.HistoricalQueryIn,
+    services: Any = Depends(container),
+    _: Principal = requires(_READ),
+) -> Any:
+    """Metrics per agent and per local day for up to 31 days (optionally segments and
+    exceptions), with exactly the fields and values `adhere evaluate` gives for that window,
+    plus totals. A query over many events answers 202 with a job to poll."""
+    query = HistoricalQuery(
+        start=instant(body.start, "start"),
+        end=instant(body.end, "end"),
+        agent_ids=body.agent_ids,
+        management_unit_id=body.management_unit_id,
+        team_id=body.team_id,
+        include_segments=body.include_segments,
+        include_exceptions=body.include_exceptions,
+    )
+    found = await run_in_threadpool(snapshots, services.context, query)
+    if event_count(found, query) > services.settings.historical_job_threshold_events:
+        job = services.jobs.submit("adherence.historical", lambda: evaluate_history(found, query))
+        return JSONResponse(
+            _job(job),
+            status_code=202,
+            headers={"Location": f"/api/v1/jobs/{job.id}"},
+        )
+    return await run_in_threadpool(evaluate_history, found, query)
+
+
+@router.get("/jobs/{job_id}", response_model=models.JobOut)
+def get_job(
+    job_id: str = Path(min_length=1, max_length=128),
+    services: Any = Depends(container),
+    _: Principal = requires(_READ),
+) -> dict[str, Any]:
+    job = services.jobs.get(job_id)
+    if job is None:
+        raise not_found("job", job_id)
+    return _job(job)
+
+
+def _job(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status.value,
+        "result": job.result,
+        "error": job.error,
+    }
+
+
+def _row(row: LiveRow, horizon: Instant | None, now: Instant) -> dict[str, Any]:
+    adherence, state, agent = row.adherence, row.state, row.agent
+    at = max(now, horizon or now)
+    out_since = row.out_of_adherence_since
+    return {
+        "agent_id": agent.id,
+        "agent_name": agent.name,
+        "management_unit_id": agent.management_unit_id,
+        "team_id": agent.team_id,
+        "scheduled_category": adherence.scheduled_category.value,
+        "scheduled_activity_code_id": adherence.scheduled_activity_code_id,
+        "actual_category": adherence.actual_category.value,
+        "system_presence": state.presence.value,
+        "secondary_presence_id": state.secondary_presence_id,
+        "routing_status": state.routing.value,
+        "adherence_state": adherence.adherence_state.value,
+        "impact": adherence.impact.value,
+        "since": None if row.since is None else format_instant(row.since),
+        "out_of_adherence_since": None if out_since is None else format_instant(out_since),
+        "out_of_adherence_seconds": 0
+        if out_since is None
+        else (at - out_since) / MICROS_PER_SECOND,
+        "at": format_instant(horizon if horizon is not None else now),
+    }

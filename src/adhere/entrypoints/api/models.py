@@ -1,0 +1,309 @@
+"""Request and response bodies of the REST API, as the OpenAPI document describes them.
+
+Requests are checked for shape here; the domain (through the scenario format's parsers,
+shared with `adhere evaluate`) checks meaning and names the offending field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_ID = Field(min_length=1, max_length=128)
+Instant = str  # RFC 3339 with an offset; responses are UTC with Z
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class SettingsIn(_Strict):
+    adherence_exception_threshold_seconds: float | None = None
+    severe_alert_threshold_minutes: float | None = None
+    adherence_target_percent: float | None = None
+    non_on_queue_activities_equivalent: bool | None = None
+    ignored_activity_categories: list[str] | None = None
+    ignored_activity_code_ids: list[str] | None = None
+    working_outside_shift_is_exception: bool | None = None
+    offline_adherent_categories: list[str] | None = None
+    presence_categories: dict[str, str] | None = None
+
+
+class Settings(BaseModel):
+    adherence_exception_threshold_seconds: float
+    severe_alert_threshold_minutes: float
+    adherence_target_percent: float
+    non_on_queue_activities_equivalent: bool
+    ignored_activity_categories: list[str]
+    ignored_activity_code_ids: list[str]
+    working_outside_shift_is_exception: bool
+    offline_adherent_categories: list[str]
+    presence_categories: dict[str, str]
+
+
+class ManagementUnitIn(_Strict):
+    name: str | None = Field(default=None, max_length=200)
+    time_zone: str = Field(min_length=1, max_length=64, examples=["America/New_York"])
+    settings: SettingsIn | None = None
+
+
+class ManagementUnit(BaseModel):
+    id: str
+    name: str
+    time_zone: str
+    settings: Settings
+
+
+class TeamIn(_Strict):
+    name: str | None = Field(default=None, max_length=200)
+    management_unit_id: str = _ID
+
+
+class Team(BaseModel):
+    id: str
+    name: str
+    management_unit_id: str
+
+
+class AgentIn(_Strict):
+    name: str | None = Field(default=None, max_length=200)
+    management_unit_id: str = _ID
+    team_id: str | None = Field(default=None, min_length=1, max_length=128)
+    external_ids: dict[str, str] | None = Field(
+        default=None, description="Ids of this agent on other platforms, by platform name."
+    )
+
+
+class Agent(BaseModel):
+    id: str
+    name: str
+    management_unit_id: str
+    team_id: str | None
+    external_ids: dict[str, str]
+
+
+class ActivityCodeIn(_Strict):
+    name: str | None = Field(default=None, max_length=200)
+    category: str = Field(examples=["OnQueueWork", "Break", "Meal"])
+    secondary_presence_id: str | None = Field(default=None, min_length=1, max_length=128)
+    active: bool = True
+
+
+class ActivityCode(BaseModel):
+    id: str
+    name: str
+    category: str
+    secondary_presence_id: str | None
+    active: bool
+
+
+class ActivityIn(_Strict):
+    start: Instant
+    end: Instant | None = None
+    length_minutes: float | None = None
+    activity_code_id: str = _ID
+
+
+class Activity(BaseModel):
+    start: Instant
+    end: Instant
+    length_minutes: float
+    activity_code_id: str
+
+
+class ScheduleIn(_Strict):
+    """Replace the agent's activities inside ``[start, end)``; ones straddling an edge are cut."""
+
+    start: Instant
+    end: Instant
+    activities: list[ActivityIn] = Field(max_length=10_000)
+
+
+class Schedule(BaseModel):
+    agent_id: str
+    activities: list[Activity]
+
+
+class ScheduleImportItem(ScheduleIn):
+    agent_id: str = _ID
+
+
+class ScheduleImportIn(_Strict):
+    schedules: list[ScheduleImportItem] = Field(max_length=100_000)
+
+
+class ScheduleImportResult(BaseModel):
+    schedules: int
+    activities: int
+
+
+class EventIn(BaseModel):
+    """One agent state event (rules §2). Unknown keys are ignored."""
+
+    id: str = _ID
+    agent_id: str = _ID
+    time: Instant
+    kind: Literal["login", "logout", "presence", "routing_status", "state", "unknown"]
+    system_presence: str | None = Field(default=None, examples=["OnQueue", "Available", "Break"])
+    secondary_presence_id: str | None = None
+    routing_status: str | None = Field(default=None, examples=["IDLE", "INTERACTING"])
+    queue_ids: list[str] | None = None
+
+
+class EventBatchIn(BaseModel):
+    events: list[EventIn] = Field(max_length=10_000)
+
+
+class EventResult(BaseModel):
+    index: int
+    id: str | None
+    agent_id: str | None
+    outcome: Literal["accepted", "duplicate", "rejected"]
+    field: str | None = Field(default=None, description="Where a rejected event is wrong.")
+    reason: str | None = None
+
+
+class EventBatchResult(BaseModel):
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[EventResult]
+
+
+class LiveAdherence(BaseModel):
+    agent_id: str
+    agent_name: str
+    management_unit_id: str
+    team_id: str | None
+    scheduled_category: str
+    scheduled_activity_code_id: str | None
+    actual_category: str
+    system_presence: str
+    secondary_presence_id: str | None
+    routing_status: str
+    adherence_state: str
+    impact: str
+    since: Instant | None = Field(description="When the current values began.")
+    out_of_adherence_since: Instant | None
+    out_of_adherence_seconds: float = Field(description="Length of the current run, or 0.")
+    at: Instant = Field(description="The instant these values describe (the agent's horizon).")
+
+
+class LiveAdherenceList(BaseModel):
+    items: list[LiveAdherence]
+
+
+class HistoricalQueryIn(_Strict):
+    agent_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
+    management_unit_id: str | None = None
+    team_id: str | None = None
+    start: Instant
+    end: Instant
+    include_segments: bool = False
+    include_exceptions: bool = False
+
+
+class Metrics(BaseModel):
+    state_seconds: dict[str, float]
+    adherence_schedule_seconds: float
+    exception_seconds: float
+    adherence_percent: float | None
+    conformance_schedule_seconds: float
+    conformance_actual_seconds: float
+    conformance_percent: float | None
+    impact_seconds: dict[str, float]
+
+
+class Segment(BaseModel):
+    start: Instant
+    end: Instant
+    scheduled_category: str
+    scheduled_activity_code_id: str | None
+    actual_category: str
+    adherence_state: str
+    impact: str
+
+
+class ExceptionOut(BaseModel):
+    start: Instant
+    end: Instant
+    duration_seconds: float
+    impact: str
+    severe: bool
+
+
+class Day(BaseModel):
+    date: str
+    start: Instant
+    end: Instant
+    metrics: Metrics
+
+
+class AgentHistory(BaseModel):
+    agent_id: str
+    segments: list[Segment] | None = None
+    exceptions: list[ExceptionOut] | None = None
+    metrics: Metrics
+    days: list[Day]
+
+
+class Totals(BaseModel):
+    metrics: Metrics
+
+
+class Historical(BaseModel):
+    agents: list[AgentHistory]
+    totals: Totals
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: Literal["running", "succeeded", "failed"]
+    result: Historical | None = None
+    error: str | None = None
+
+
+class ExplanationIn(_Strict):
+    agent_id: str = _ID
+    start: Instant
+    length_minutes: float
+    type: Literal["Late"] = "Late"
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class ExplanationDecisionIn(_Strict):
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class Explanation(BaseModel):
+    id: str
+    agent_id: str
+    start: Instant
+    end: Instant
+    length_minutes: float
+    type: str
+    status: Literal["Pending", "Approved", "Denied"]
+    notes: str | None
+    created: Instant
+    updated: Instant
+
+
+class ExplanationList(BaseModel):
+    items: list[Explanation]
+
+
+class Items(BaseModel):
+    items: list[Any]
+
+
+class ProblemOut(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, str]] | None = None
+    required_scopes: list[str] | None = None
+    granted_scopes: list[str] | None = None

@@ -1,0 +1,129 @@
+"""Use case: accept agent events, one bad event never sinking the good ones.
+
+Every event of a batch gets an outcome: accepted (stored now), duplicate (its (agent, id) was
+stored before, or earlier in the batch: first arrival wins) or rejected (with the field and the
+reason). Accepted events are committed before this returns, then applied to the live engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+
+from adhere.adapters.scenario_format import parse_event
+from adhere.domain.agent_state import AgentEvent
+from adhere.domain.errors import InvalidInput
+from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
+from adhere.service.context import ServiceContext
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    index: int
+    id: str | None
+    agent_id: str | None
+    outcome: Outcome
+    field: str | None = None
+    reason: str | None = None
+
+
+def ingest_events(ctx: ServiceContext, items: Sequence[object]) -> list[EventResult]:
+    """Validate, store and apply a batch; see the module docstring for the outcomes."""
+    if len(items) > ctx.limits.max_batch:
+        raise InvalidInput(
+            f"a batch holds at most {ctx.limits.max_batch} events, this one {len(items)}",
+            "events",
+        )
+    now = ctx.clock()
+    results: list[EventResult | None] = [None] * len(items)
+    parsed: list[tuple[int, AgentEvent]] = []
+    for index, item in enumerate(items):
+        try:
+            event = parse_event(item)
+            _check_time(ctx, event.time, now)
+        except InvalidInput as error:
+            results[index] = _rejected(index, item, error)
+            continue
+        parsed.append((index, event))
+    for attempt in range(2):
+        try:
+            accepted = _store(ctx, parsed, results, now)
+            break
+        except IntegrityError:
+            # Another process stored one of these ids between our check and insert.
+            if attempt:
+                raise
+    done = [result for result in results if result is not None]
+    assert len(done) == len(items)
+    if ctx.live is not None and accepted:
+        ctx.live.ingest(accepted)
+    return done
+
+
+def _store(
+    ctx: ServiceContext,
+    parsed: list[tuple[int, AgentEvent]],
+    results: list[EventResult | None],
+    now: Instant,
+) -> list[AgentEvent]:
+    accepted: list[AgentEvent] = []
+    with ctx.lock, ctx.write("events") as tx:
+        known = tx.existing_agent_ids({event.agent_id for _, event in parsed})
+        stored = tx.existing_event_ids([(event.agent_id, event.id) for _, event in parsed])
+        for index, event in parsed:
+            key = (event.agent_id, event.id)
+            if event.agent_id not in known:
+                error = InvalidInput(f"unknown agent {event.agent_id!r}", "agent_id")
+                results[index] = _rejected(index, None, error, event)
+            elif key in stored:
+                results[index] = EventResult(index, event.id, event.agent_id, Outcome.DUPLICATE)
+            else:
+                stored.add(key)
+                accepted.append(event)
+                results[index] = EventResult(index, event.id, event.agent_id, Outcome.ACCEPTED)
+        tx.add_events(accepted, now)
+    return accepted
+
+
+def _check_time(ctx: ServiceContext, time: Instant, now: Instant) -> None:
+    limits = ctx.limits
+    if limits.future_micros is not None and time > now + limits.future_micros:
+        raise InvalidInput(
+            f"{format_instant(time)} is more than {limits.future_micros // MICROS_PER_SECOND} s "
+            f"in the future (server time {format_instant(now)})",
+            "time",
+        )
+    if limits.lateness_micros is not None and time < now - limits.lateness_micros:
+        raise InvalidInput(
+            f"{format_instant(time)} is older than the lateness limit of "
+            f"{limits.lateness_micros / (86_400 * MICROS_PER_SECOND):g} days",
+            "time",
+        )
+
+
+def _rejected(
+    index: int, item: object, error: InvalidInput, event: AgentEvent | None = None
+) -> EventResult:
+    identifier: str | None
+    agent_id: str | None
+    if event is not None:
+        identifier, agent_id = event.id, event.agent_id
+    else:
+        identifier, agent_id = _text(item, "id"), _text(item, "agent_id")
+    return EventResult(
+        index, identifier, agent_id, Outcome.REJECTED, error.field or "event", error.message
+    )
+
+
+def _text(item: object, key: str) -> str | None:
+    value = item.get(key) if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None
