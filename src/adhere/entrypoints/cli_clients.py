@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from adhere.adapters.database import connect, upgrade
@@ -67,12 +67,18 @@ def list_clients(db: _Database = None) -> None:
     """List the clients (never their secrets)."""
     with _auth(db) as auth:
         clients = auth.list_clients()
-    table = Table("id", "name", "scopes", "status", "created (UTC)")
+    table = Table(
+        Column("id", no_wrap=True),  # copied into other commands: never broken
+        Column("name", overflow="fold", min_width=8),
+        Column("scopes", overflow="fold"),  # one a line
+        Column("status", min_width=7),
+        Column("created (UTC)", no_wrap=True),
+    )
     for client in clients:
         table.add_row(
             client.id,
             client.name,
-            " ".join(client.scopes),
+            "\n".join(client.scopes),
             "revoked" if client.revoked else "active",
             _when(client.created_us),
         )
@@ -141,7 +147,7 @@ def _scope_list(text: str) -> list[str]:
 
 
 def _when(microseconds: int) -> str:
-    return (_EPOCH + timedelta(microseconds=microseconds)).strftime("%Y-%m-%d %H:%M:%S")
+    return (_EPOCH + timedelta(microseconds=microseconds)).strftime("%Y-%m-%d %H:%M")
 
 
 def _fail(message: str) -> NoReturn:

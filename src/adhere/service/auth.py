@@ -120,6 +120,7 @@ class AuthService:
         self._public_keys: dict[str, RSAKey] = {}
         self._private_keys: dict[str, RSAKey] = {}
         self._keys_lock = threading.Lock()
+        self._creating_key = threading.Lock()
 
     @property
     def issuer(self) -> str:
@@ -157,9 +158,13 @@ class AuthService:
         return client
 
     def set_scopes(self, client_id: str, scopes: Iterable[str]) -> ClientRecord:
-        """Replace the client's scopes; tokens issued before stop working."""
+        """Replace the client's scopes; tokens issued before stop working (unless unchanged)."""
         valid = _known_scopes(scopes)
-        self._require_active(client_id)
+        client = self.get_client(client_id)
+        if client.revoked:
+            raise ClientRevoked(client_id)
+        if client.scopes == valid:
+            return client
         return self._changed(client_id, scopes=valid)
 
     def rotate_secret(self, client_id: str) -> str:
@@ -294,8 +299,13 @@ class AuthService:
         rotate it, and issuing tokens is rare next to verifying them."""
         record = self._store.active_signing_key()
         if record is None:
-            record = _new_signing_key(self._now_us())
-            self._store.add_signing_key(record, retire_others=False, prune_retired_before_us=None)
+            with self._creating_key:  # one first key per process, not one per concurrent request
+                record = self._store.active_signing_key()
+                if record is None:
+                    record = _new_signing_key(self._now_us())
+                    self._store.add_signing_key(
+                        record, retire_others=False, prune_retired_before_us=None
+                    )
         with self._keys_lock:
             key = self._private_keys.get(record.kid)
             if key is None:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from adhere.domain.adherence import Adherence
+from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence
 from adhere.domain.agent_state import AgentEvent, AgentState
 from adhere.domain.categories import AdherenceState
 from adhere.domain.engine import AdherenceChange, AdherenceEngine
@@ -119,8 +119,8 @@ class LiveAdherence:
 
 def _since(points: Sequence[tuple[Instant, Adherence]]) -> tuple[Instant | None, Instant | None]:
     """When the last value began, and when the trailing out-of-adherence run began."""
-    if not points:
-        return None, None
+    if not points or (len(points) == 1 and points[0][1] == UNSCHEDULED_OFFLINE):
+        return None, None  # as it has always been
     since = points[-1][0]
     out_since = None
     for at, adherence in reversed(points):

@@ -17,7 +17,12 @@ from adhere.service import explanations
 from adhere.service.context import ServiceContext
 
 router = APIRouter(prefix="/api/v1", tags=["explanations"])
-_Id = Path(min_length=1, max_length=128)
+
+
+def _id() -> Any:
+    return Path(min_length=1, max_length=128)
+
+
 _WRITE = "schedule:agent:write"
 
 
@@ -60,7 +65,7 @@ def list_all(
 
 @router.get("/explanations/{explanation_id}", response_model=models.Explanation)
 def get(
-    explanation_id: str = _Id,
+    explanation_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires("adherence:read"),
 ) -> dict[str, Any]:
@@ -70,7 +75,7 @@ def get(
 @router.post("/explanations/{explanation_id}/approve", response_model=models.Explanation)
 def approve(
     body: models.ExplanationDecisionIn | None = None,
-    explanation_id: str = _Id,
+    explanation_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
@@ -82,7 +87,7 @@ def approve(
 @router.post("/explanations/{explanation_id}/deny", response_model=models.Explanation)
 def deny(
     body: models.ExplanationDecisionIn | None = None,
-    explanation_id: str = _Id,
+    explanation_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:

@@ -23,7 +23,12 @@ from adhere.service.context import ServiceContext
 from adhere.service.organisation import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["organisation"])
-_Id = Path(min_length=1, max_length=128, pattern=r"^[^/\s]+$")
+
+
+def _id() -> Any:
+    return Path(min_length=1, max_length=128, pattern=r"^[^/\s]+$")
+
+
 _READ = "schedule:agent:read"
 _WRITE = "schedule:agent:write"
 
@@ -42,7 +47,7 @@ def list_management_units(
 
 @router.get("/management-units/{unit_id}", response_model=models.ManagementUnit)
 def get_management_unit(
-    unit_id: str = _Id, ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
+    unit_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
     with ctx.store.transaction() as tx:
         return render_management_unit(organisation.require_unit(tx, unit_id))
@@ -56,7 +61,7 @@ def get_management_unit(
 def put_management_unit(
     body: models.ManagementUnitIn,
     response: Response,
-    unit_id: str = _Id,
+    unit_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
@@ -68,7 +73,7 @@ def put_management_unit(
 
 @router.get("/management-units/{unit_id}/activity-codes", response_model=models.Items)
 def list_activity_codes(
-    unit_id: str = _Id, ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
+    unit_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
     with ctx.store.transaction() as tx:
         organisation.require_unit(tx, unit_id)
@@ -83,8 +88,8 @@ def list_activity_codes(
 def put_activity_code(
     body: models.ActivityCodeIn,
     response: Response,
-    unit_id: str = _Id,
-    code_id: str = _Id,
+    unit_id: str = _id(),
+    code_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
@@ -106,7 +111,7 @@ def list_teams(
 
 @router.get("/teams/{team_id}", response_model=models.Team)
 def get_team(
-    team_id: str = _Id, ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
+    team_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
     with ctx.store.transaction() as tx:
         team = tx.team(team_id)
@@ -123,7 +128,7 @@ def get_team(
 def put_team(
     body: models.TeamIn,
     response: Response,
-    team_id: str = _Id,
+    team_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
@@ -145,7 +150,7 @@ def list_agents(
 
 @router.get("/agents/{agent_id}", response_model=models.Agent)
 def get_agent(
-    agent_id: str = _Id, ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
+    agent_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
     with ctx.store.transaction() as tx:
         return render_agent_record(organisation.require_agent(tx, agent_id))
@@ -159,7 +164,7 @@ def get_agent(
 def put_agent(
     body: models.AgentIn,
     response: Response,
-    agent_id: str = _Id,
+    agent_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:

@@ -23,13 +23,18 @@ from adhere.service.context import ServiceContext
 from adhere.service.schedules import replace_schedules
 
 router = APIRouter(prefix="/api/v1", tags=["schedules"])
-_Id = Path(min_length=1, max_length=128, pattern=r"^[^/\s]+$")
+
+
+def _id() -> Any:
+    return Path(min_length=1, max_length=128, pattern=r"^[^/\s]+$")
+
+
 _MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
 
 @router.get("/agents/{agent_id}/schedule", response_model=models.Schedule)
 def get_schedule(
-    agent_id: str = _Id,
+    agent_id: str = _id(),
     start: str | None = Query(default=None, description="Only activities ending after this."),
     end: str | None = Query(default=None, description="Only activities starting before this."),
     ctx: ServiceContext = Depends(context),
@@ -46,7 +51,7 @@ def get_schedule(
 @router.put("/agents/{agent_id}/schedule", response_model=models.Schedule)
 def put_schedule(
     body: models.ScheduleIn,
-    agent_id: str = _Id,
+    agent_id: str = _id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires("schedule:agent:write"),
 ) -> dict[str, Any]:
