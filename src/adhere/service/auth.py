@@ -324,7 +324,11 @@ class AuthService:
         return key
 
     def _remember(self, keys: list[SigningKeyRecord]) -> None:
-        self._public_keys = {key.kid: _rsa_key(_public_jwk(key)) for key in keys}
+        """Cache exactly these keys (pruned ones go), parsing only those not cached yet."""
+        known = self._public_keys
+        self._public_keys = {
+            key.kid: known.get(key.kid) or _rsa_key(_public_jwk(key)) for key in keys
+        }
 
     def _signed_claims(self, token: str) -> dict[str, Any]:
         """Claims of a token we signed, of the right type, unexpired (no database lookups)."""
