@@ -67,7 +67,7 @@ class Container:
         while not self._stopping.wait(interval):
             try:
                 with self.live.lock:
-                    self.live.advance_to(self.context.clock())
+                    self.live.catch_up(self.context.clock())
             except Exception:  # keep ticking; the error is logged
                 _log.exception("advancing the clock failed")
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from adhere.adapters.database import READ_ONLY
 from adhere.adapters.schema import oauth_clients, revoked_tokens, signing_keys
 
 
@@ -72,14 +73,14 @@ class AuthStore:
         return found[0] if found else None
 
     def client_with_secret_hash(self, client_id: str) -> tuple[ClientRecord, str] | None:
-        with self._engine.connect() as connection:
+        with self._engine.connect().execution_options(**READ_ONLY) as connection:
             row = connection.execute(
                 select(oauth_clients).where(oauth_clients.c.id == client_id)
             ).first()
         return (_client(row), str(row.secret_hash)) if row else None
 
     def clients(self) -> list[ClientRecord]:
-        with self._engine.connect() as connection:
+        with self._engine.connect().execution_options(**READ_ONLY) as connection:
             rows = connection.execute(
                 select(oauth_clients).order_by(oauth_clients.c.created_us, oauth_clients.c.id)
             ).all()
@@ -115,7 +116,7 @@ class AuthStore:
 
     def token_status(self, client_id: str, jti: str) -> TokenStatus | None:
         """Two primary-key lookups: cheap enough for every request. None: no such client."""
-        with self._engine.connect() as connection:
+        with self._engine.connect().execution_options(**READ_ONLY) as connection:
             client = connection.execute(
                 select(oauth_clients.c.generation, oauth_clients.c.revoked).where(
                     oauth_clients.c.id == client_id
@@ -152,7 +153,7 @@ class AuthStore:
 
     def signing_keys(self) -> list[SigningKeyRecord]:
         """Every key not yet pruned, newest first."""
-        with self._engine.connect() as connection:
+        with self._engine.connect().execution_options(**READ_ONLY) as connection:
             rows = connection.execute(
                 select(signing_keys).order_by(signing_keys.c.created_us.desc(), signing_keys.c.kid)
             ).all()
@@ -160,7 +161,7 @@ class AuthStore:
 
     def active_signing_key(self) -> SigningKeyRecord | None:
         """The newest key not retired: the one that signs."""
-        with self._engine.connect() as connection:
+        with self._engine.connect().execution_options(**READ_ONLY) as connection:
             row = connection.execute(
                 select(signing_keys)
                 .where(signing_keys.c.retired_us.is_(None))

@@ -25,7 +25,7 @@ def connect(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -47,9 +47,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # A write transaction takes the lock at its start, so two writers queue instead of failing.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+READ_ONLY: dict[str, Any] = {"adhere_read_only": True}
+"""Execution options of a connection that only reads (see `_sqlite_begin`)."""
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A write transaction takes the write lock at its start, so writers queue instead of
+    # failing when a snapshot they read went stale. A read (WAL) needs no lock at all.
+    if connection.get_execution_options().get("adhere_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def upgrade(engine: Engine) -> None:

@@ -11,7 +11,13 @@ from math import isfinite
 from typing import Any, TypeVar
 
 from adhere.domain.agent_state import AgentEvent, EventKind
-from adhere.domain.categories import parse_activity_category, parse_presence, parse_routing
+from adhere.domain.categories import (
+    Presence,
+    Routing,
+    parse_activity_category,
+    parse_presence,
+    parse_routing,
+)
 from adhere.domain.errors import InvalidInput
 from adhere.domain.evaluation import AgentResult, Evaluation, Segment
 from adhere.domain.explanations import Explanation, ExplanationStatus, ExplanationType
@@ -178,6 +184,42 @@ def parse_activity(value: object) -> Activity:
 
 
 def parse_event(value: object) -> AgentEvent:
+    """An agent event; a well-formed one takes a short path, a bad one is parsed again
+    slowly to say exactly which field is wrong."""
+    if type(value) is dict:
+        try:
+            return _well_formed_event(value)
+        except (InvalidInput, KeyError, TypeError, ValueError):
+            pass
+    return _located_event(value)
+
+
+_EVENT_KINDS = {kind.value: kind for kind in EventKind}
+_PRESENCE_NAMES = {presence.value: presence for presence in Presence}
+_ROUTING_NAMES = {routing.value: routing for routing in Routing}
+
+
+def _well_formed_event(item: dict[str, Any]) -> AgentEvent:
+    """The common case, without locating errors: canonical names, no queue ids."""
+    event_id, agent_id, time = item["id"], item["agent_id"], item["time"]
+    if type(event_id) is not str or type(agent_id) is not str or not event_id or not agent_id:
+        raise TypeError
+    presence, routing = item.get("system_presence"), item.get("routing_status")
+    secondary = item.get("secondary_presence_id")
+    if item.get("queue_ids") is not None or (secondary is not None and type(secondary) is not str):
+        raise TypeError
+    return AgentEvent(
+        event_id,
+        agent_id,
+        parse_instant(time),
+        _EVENT_KINDS[item["kind"]],
+        None if presence is None else _PRESENCE_NAMES[presence],
+        secondary,
+        None if routing is None else _ROUTING_NAMES[routing],
+    )
+
+
+def _located_event(value: object) -> AgentEvent:
     item = _object(value, None)
     presence = item.get("system_presence")
     routing = item.get("routing_status")

@@ -91,7 +91,7 @@ events = Table(
     Column("system_presence", String(40), nullable=True),
     Column("secondary_presence_id", _ID, nullable=True),
     Column("routing_status", String(40), nullable=True),
-    Column("queue_ids", JSON, nullable=True),
+    Column("queue_ids", JSON(none_as_null=True), nullable=True),
     Column("received_us", BigInteger, nullable=False),
     UniqueConstraint("agent_id", "event_id"),
     Index(None, "agent_id", "time_us"),

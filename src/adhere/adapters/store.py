@@ -14,8 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select, tuple_
 from sqlalchemy import update as sql_update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from adhere.adapters import schema
+from adhere.adapters.database import READ_ONLY
 from adhere.adapters.scenario_format import parse_settings, render_settings
 from adhere.domain.agent_state import AgentEvent, EventKind
 from adhere.domain.categories import Category, Presence, Routing
@@ -45,9 +48,18 @@ class SqlStore:
         with self.engine.begin() as connection:
             yield StoreTransaction(connection, self.writer)
 
+    @contextmanager
+    def reading(self) -> Iterator[StoreTransaction]:
+        """A transaction that only reads: on SQLite it takes no lock, so it never waits."""
+        with (
+            self.engine.connect().execution_options(**READ_ONLY) as connection,
+            connection.begin(),
+        ):
+            yield StoreTransaction(connection, self.writer)
+
     def changes_since(self, seq: int) -> tuple[int, bool]:
         """The latest change number, and whether another writer changed anything after `seq`."""
-        with self.engine.connect() as connection:
+        with self.engine.connect().execution_options(**READ_ONLY) as connection:
             rows = connection.execute(
                 select(schema.changes.c.seq, schema.changes.c.writer).where(
                     schema.changes.c.seq > seq
@@ -59,7 +71,7 @@ class SqlStore:
         return max(row.seq for row in rows), any(row.writer != self.writer for row in rows)
 
     def latest_change(self) -> int:
-        with self.engine.connect() as connection:
+        with self.engine.connect().execution_options(**READ_ONLY) as connection:
             value = connection.execute(select(func.max(schema.changes.c.seq))).scalar()
             connection.rollback()
         return int(value or 0)
@@ -232,8 +244,9 @@ class StoreTransaction:
     def add_events(self, new: Sequence[AgentEvent], received_us: Instant) -> None:
         if not new:
             return
+        # A unique (agent, event id) pair is stored once, even if another process raced us.
         self.connection.execute(
-            insert(schema.events),
+            _insert_ignoring_duplicates(self.connection, schema.events),
             [
                 {
                     "agent_id": e.agent_id,
@@ -324,6 +337,12 @@ class StoreTransaction:
         updated = self.connection.execute(sql_update(table).where(condition).values(**values))
         if updated.rowcount == 0:
             self.connection.execute(insert(table).values(**key, **values))
+
+
+def _insert_ignoring_duplicates(connection: Connection, table: Any) -> Any:
+    if connection.dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def _management_unit(row: Row[Any]) -> ManagementUnit:

@@ -65,7 +65,7 @@ def set_status(
 
 
 def get_explanation(ctx: ServiceContext, explanation_id: str) -> StoredExplanation:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         found = tx.explanation(explanation_id)
     if found is None:
         raise NotFound("explanation", explanation_id)
@@ -79,5 +79,5 @@ def list_explanations(
     start: Instant | None = None,
     end: Instant | None = None,
 ) -> list[StoredExplanation]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         return tx.explanations(agent_ids, status, start, end)

@@ -58,7 +58,7 @@ def snapshots(ctx: ServiceContext, query: HistoricalQuery) -> list[AgentSnapshot
     """The inputs of the selected agents, copied (briefly holding the engine)."""
     live = ctx.live
     assert live is not None, "historical queries are answered by a server"
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         if query.agent_ids is not None:
             agent_ids = list(dict.fromkeys(query.agent_ids))
             missing = [a for a in agent_ids if a not in tx.existing_agent_ids(agent_ids)]

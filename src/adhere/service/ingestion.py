@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy.exc import IntegrityError
-
 from adhere.adapters.scenario_format import parse_event
 from adhere.domain.agent_state import AgentEvent
 from adhere.domain.errors import InvalidInput
@@ -54,18 +52,9 @@ def ingest_events(ctx: ServiceContext, items: Sequence[object]) -> list[EventRes
             results[index] = _rejected(index, item, error)
             continue
         parsed.append((index, event))
-    for attempt in range(2):
-        try:
-            accepted = _store(ctx, parsed, results, now)
-            break
-        except IntegrityError:
-            # Another process stored one of these ids between our check and insert.
-            if attempt:
-                raise
+    _store(ctx, parsed, results, now)
     done = [result for result in results if result is not None]
     assert len(done) == len(items)
-    if ctx.live is not None and accepted:
-        ctx.live.ingest(accepted)
     return done
 
 
@@ -74,24 +63,33 @@ def _store(
     parsed: list[tuple[int, AgentEvent]],
     results: list[EventResult | None],
     now: Instant,
-) -> list[AgentEvent]:
+) -> None:
     accepted: list[AgentEvent] = []
-    with ctx.lock, ctx.write("events") as tx:
-        known = tx.existing_agent_ids({event.agent_id for _, event in parsed})
-        stored = tx.existing_event_ids([(event.agent_id, event.id) for _, event in parsed])
-        for index, event in parsed:
-            key = (event.agent_id, event.id)
-            if event.agent_id not in known:
-                error = InvalidInput(f"unknown agent {event.agent_id!r}", "agent_id")
-                results[index] = _rejected(index, None, error, event)
-            elif key in stored:
-                results[index] = EventResult(index, event.id, event.agent_id, Outcome.DUPLICATE)
+    with ctx.lock:
+        with ctx.write("events") as tx:
+            agent_ids = {event.agent_id for _, event in parsed}
+            keys = [(event.agent_id, event.id) for _, event in parsed]
+            live = ctx.live
+            if live is not None:  # the engine holds every stored event: no query needed
+                known = {a for a in agent_ids if live.engine.has_agent(a)}
+                stored = {(a, e) for a, e in keys if a in known and live.engine.has_event(a, e)}
             else:
-                stored.add(key)
-                accepted.append(event)
-                results[index] = EventResult(index, event.id, event.agent_id, Outcome.ACCEPTED)
-        tx.add_events(accepted, now)
-    return accepted
+                known = tx.existing_agent_ids(agent_ids)
+                stored = tx.existing_event_ids(keys)
+            for index, event in parsed:
+                key = (event.agent_id, event.id)
+                if event.agent_id not in known:
+                    error = InvalidInput(f"unknown agent {event.agent_id!r}", "agent_id")
+                    results[index] = _rejected(index, None, error, event)
+                elif key in stored:
+                    results[index] = EventResult(index, event.id, event.agent_id, Outcome.DUPLICATE)
+                else:
+                    stored.add(key)
+                    accepted.append(event)
+                    results[index] = EventResult(index, event.id, event.agent_id, Outcome.ACCEPTED)
+            tx.add_events(accepted, now)
+        if live is not None and accepted:
+            live.ingest(accepted)  # still under the lock: the engine sees commit order
 
 
 def _check_time(ctx: ServiceContext, time: Instant, now: Instant) -> None:

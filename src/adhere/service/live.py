@@ -81,6 +81,19 @@ class LiveAdherence:
     def advance_to(self, now: Instant) -> None:
         self._record(self.engine.advance_to(now))
 
+    def catch_up(self, now: Instant) -> None:
+        """Report what schedule boundaries changed up to `now`.
+
+        The engine's clock moves only to the instants where something changes, never to `now`
+        itself: an event stamped a moment ago then still lies after the clock, on the engine's
+        fast path, instead of being a correction of a past the clock already reported.
+        """
+        engine = self.engine
+        due = engine.next_change_at()
+        while due is not None and due <= now:
+            self._record(engine.advance_to(due))
+            due = engine.next_change_at()
+
     # ---- queries (call with `lock` held) ---------------------------------------------------
 
     def row(self, agent_id: str) -> LiveRow:

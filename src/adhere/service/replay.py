@@ -19,7 +19,7 @@ def rebuild(live: LiveAdherence, store: SqlStore, now: Instant) -> int:
     """
     engine = AdherenceEngine()
     replayed = 0
-    with store.transaction() as tx:
+    with store.reading() as tx:
         for unit in tx.management_units():
             engine.configure_unit(unit, tx.activity_codes(unit.id))
         for agent in tx.agents():

@@ -41,7 +41,7 @@ def _status(response: Response, created: bool) -> None:
 def list_management_units(
     ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         return {"items": [render_management_unit(u) for u in tx.management_units()]}
 
 
@@ -49,7 +49,7 @@ def list_management_units(
 def get_management_unit(
     unit_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         return render_management_unit(organisation.require_unit(tx, unit_id))
 
 
@@ -75,7 +75,7 @@ def put_management_unit(
 def list_activity_codes(
     unit_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         organisation.require_unit(tx, unit_id)
         return {"items": [render_activity_code(c) for c in tx.activity_codes(unit_id)]}
 
@@ -105,7 +105,7 @@ def list_teams(
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_READ),
 ) -> dict[str, Any]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         return {"items": [_team(t) for t in tx.teams(management_unit_id)]}
 
 
@@ -113,7 +113,7 @@ def list_teams(
 def get_team(
     team_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         team = tx.team(team_id)
     if team is None:
         raise NotFound("team", team_id)
@@ -144,7 +144,7 @@ def list_agents(
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_READ),
 ) -> dict[str, Any]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         return {"items": [render_agent_record(a) for a in tx.agents(management_unit_id, team_id)]}
 
 
@@ -152,7 +152,7 @@ def list_agents(
 def get_agent(
     agent_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
 ) -> dict[str, Any]:
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         return render_agent_record(organisation.require_agent(tx, agent_id))
 
 

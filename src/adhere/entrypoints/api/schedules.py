@@ -42,7 +42,7 @@ def get_schedule(
 ) -> dict[str, Any]:
     low = None if start is None else instant(start, "start")
     high = None if end is None else instant(end, "end")
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         organisation.require_agent(tx, agent_id)
         activities = tx.activities(agent_id, low, high)
     return {"agent_id": agent_id, "activities": [render_activity(a) for a in activities]}
@@ -59,7 +59,7 @@ def put_schedule(
     both activities; activities straddling the range's edges are cut at the edge."""
     replacement = parse_replacement(dumped(body), agent_id)
     replace_schedules(ctx, [replacement])
-    with ctx.store.transaction() as tx:
+    with ctx.store.reading() as tx:
         activities = tx.activities(agent_id, replacement.start, replacement.end)
     return {"agent_id": agent_id, "activities": [render_activity(a) for a in activities]}
 
