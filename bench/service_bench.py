@@ -56,6 +56,7 @@ from typing import Any
 
 import httpx
 
+from adhere.domain.agent_state import AgentEvent
 from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
 from adhere.domain.schedule import Activity
 from engine_bench import machine, print_table, revision, verdict
@@ -67,7 +68,6 @@ from generator import (
     _activity_json,
     _agent_json,
     _code_json,
-    _event_json,
     _settings_json,
     generate,
     in_time_order,
@@ -310,6 +310,38 @@ def wall_us() -> Instant:
     return time.time_ns() // 1_000
 
 
+_SECONDS: dict[int, str] = {}
+
+
+def rfc3339(instant: Instant) -> str:
+    """`instant` (whole milliseconds) as RFC 3339 UTC with milliseconds: format_instant's
+    value, ~10x faster (preparing a day of request bodies is not part of any figure)."""
+    second, micros = divmod(instant, MICROS_PER_SECOND)
+    prefix = _SECONDS.get(second)
+    if prefix is None:
+        prefix = _SECONDS[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{prefix}.{micros // MILLISECOND:03d}Z"
+
+
+def event_item(event: AgentEvent, at: Instant) -> dict[str, Any]:
+    """The event as the API takes it (generator.py's JSON), stamped `at`."""
+    item: dict[str, Any] = {
+        "id": event.id,
+        "agent_id": event.agent_id,
+        "time": rfc3339(at),
+        "kind": event.kind.value,
+    }
+    if event.system_presence is not None:
+        item["system_presence"] = event.system_presence.value
+    if event.secondary_presence_id is not None:
+        item["secondary_presence_id"] = event.secondary_presence_id
+    if event.routing_status is not None:
+        item["routing_status"] = event.routing_status.value
+    if event.queue_ids is not None:
+        item["queue_ids"] = list(event.queue_ids)
+    return item
+
+
 # ---- a: sustained ingest -----------------------------------------------------------------
 
 
@@ -372,9 +404,7 @@ def ingest_bodies(
         times = [start + i * step for i in range(len(deliveries))]
     per_connection: list[list[dict[str, Any]]] = [[] for _ in range(connections)]
     for delivery, at in zip(deliveries, times, strict=True):
-        item = _event_json(delivery.event)
-        item["time"] = format_instant(at)
-        per_connection[share[delivery.event.agent_id]].append(item)
+        per_connection[share[delivery.event.agent_id]].append(event_item(delivery.event, at))
     bodies: list[list[bytes]] = []
     for events in per_connection:
         batches = [
@@ -502,9 +532,7 @@ class Background(threading.Thread):
                 for event in chunk:
                     at = max(now, last.get(event.agent_id, 0) + MILLISECOND)
                     last[event.agent_id] = at
-                    item = _event_json(event)
-                    item["time"] = format_instant(at)
-                    items.append(item)
+                    items.append(event_item(event, at))
                 body = json.dumps({"events": items}, separators=(",", ":")).encode()
                 headers = self.tokens.headers()
                 sent = time.perf_counter()
@@ -555,7 +583,7 @@ def _one_login(client: httpx.Client, tokens: Tokens, agent_id: str, stats: Login
     event = {
         "id": str(uuid.uuid4()),
         "agent_id": agent_id,
-        "time": format_instant(wall_us() // MILLISECOND * MILLISECOND),
+        "time": rfc3339(wall_us() // MILLISECOND * MILLISECOND),
         "kind": "login",
     }
     body = json.dumps({"events": [event]}).encode()
@@ -693,7 +721,8 @@ def run_database(
                 del bodies
                 print_ingest(kind, result.ingest)
                 if profile:
-                    print(f"[{kind}] a: server profile (py-spy, steady window), {profile}:")
+                    print(f"[{kind}] a: server profile (py-spy, steady window), "
+                          f"{_kept(args, kind, profile)}:")
                     print(summarize_profile(profile))
             if "b" in parts:
                 if result.ingest is not None:
@@ -704,7 +733,8 @@ def run_database(
                 result.logins, profile, error = run_logins(server, tokens, work, args, profile_to)
                 print_logins(kind, result.logins, args, error)
                 if profile:
-                    print(f"[{kind}] b: server profile (py-spy, login window), {profile}:")
+                    print(f"[{kind}] b: server profile (py-spy, login window), "
+                          f"{_kept(args, kind, profile)}:")
                     print(summarize_profile(profile))
         finally:
             server.stop()
@@ -712,6 +742,11 @@ def run_database(
                 kept = Path(args.keep) / kind
                 shutil.copytree(directory, kept, dirs_exist_ok=True)
     return result
+
+
+def _kept(args: argparse.Namespace, kind: str, path: Path) -> Path:
+    """Where `path` (in the run's scratch folder) is copied to when the run ends."""
+    return Path(args.keep) / kind / path.name
 
 
 # ---- report ------------------------------------------------------------------------------
@@ -816,7 +851,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bg-batch", type=int, default=100, help="b: background batch size")
     parser.add_argument("--bg-agents", type=int, default=1000, help="b: background agents")
     parser.add_argument("--profile", action="store_true", help="py-spy the server (a and b)")
-    parser.add_argument("--keep", help="copy each database's folder (logs, profiles) here")
+    parser.add_argument(
+        "--keep", help="copy each database's scratch folder (server log, profiles) here "
+        "(with --profile, default: a new folder under /tmp)"
+    )
     return parser.parse_args(argv)
 
 
@@ -824,6 +862,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.profile and not Path(PY_SPY).exists():
         raise SystemExit(f"--profile needs py-spy at {PY_SPY} (pip install py-spy)")
+    if args.profile and not args.keep:
+        args.keep = tempfile.mkdtemp(prefix="adhere-service-bench-")
     sys.setswitchinterval(0.0005)  # client threads wake promptly (the background's JSON work)
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print("Adhere service benchmark")

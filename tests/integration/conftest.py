@@ -14,7 +14,13 @@ from adhere.bootstrap import Container, build
 from adhere.config import Settings
 from adhere.entrypoints.api.app import create_app
 
-ALL_SCOPES = "events:write adherence:read schedule:agent:read schedule:agent:write admin".split()
+ALL_SCOPES = [
+    "events:write",
+    "adherence:read",
+    "schedule:agent:read",
+    "schedule:agent:write",
+    "admin",
+]
 
 
 @dataclass

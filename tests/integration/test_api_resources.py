@@ -139,7 +139,8 @@ def test_overlapping_activities_are_rejected_naming_both(admin: Caller) -> None:
     response = admin.put("/api/v1/agents/lee/schedule", json=body)
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert "2026-06-02T14:00:00Z" in detail and "2026-06-02T13:00:00Z" in detail
+    assert "2026-06-02T14:00:00Z" in detail
+    assert "2026-06-02T13:00:00Z" in detail
     assert admin.get("/api/v1/agents/lee/schedule").json()["activities"] == []
 
 

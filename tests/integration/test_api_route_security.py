@@ -49,7 +49,8 @@ def test_every_api_route_declares_exactly_one_scope(service: Any) -> None:
             scopes = [
                 s for requirement in operation.get("security", []) for s in requirement.values()
             ]
-            assert len(scopes) == 1 and len(scopes[0]) == 1, f"{method} {path}: {scopes}"
+            assert len(scopes) == 1, f"{method} {path}: {scopes}"
+            assert len(scopes[0]) == 1, f"{method} {path}: {scopes}"
 
 
 def _token(container: Any, scopes: tuple[str, ...], now: float | None = None) -> str:
@@ -89,7 +90,8 @@ def test_routes_refuse_missing_expired_revoked_and_insufficient_tokens(service: 
         )
         assert response.status_code == 403, where
         header = response.headers["www-authenticate"]
-        assert 'error="insufficient_scope"' in header and f'scope="{scope}"' in header, where
+        assert 'error="insufficient_scope"' in header, where
+        assert f'scope="{scope}"' in header, where
         problem = response.json()
         assert problem["required_scopes"] == [scope], where
         assert sorted(problem["granted_scopes"]) == sorted(others), where

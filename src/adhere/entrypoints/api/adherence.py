@@ -133,11 +133,11 @@ def get_job(
     job_id: str = Path(min_length=1, max_length=128),
     services: Any = Depends(container),
     _: Principal = requires(_READ),
-) -> dict[str, Any]:
+) -> Any:
     job = services.jobs.get(job_id)
     if job is None:
         raise not_found("job", job_id)
-    return _job(job)
+    return JSONResponse(_job(job))  # the result as computed, like the synchronous answer
 
 
 def _job(job: Any) -> dict[str, Any]:
