@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 import adhere
 from adhere.bootstrap import Container
-from adhere.entrypoints.api import adherence, events, explanations, oauth, organisation, problems
+from adhere.entrypoints.api import (
+    adherence,
+    events,
+    explanations,
+    models,
+    oauth,
+    organisation,
+    problems,
+)
 from adhere.entrypoints.api import schedules as schedule_routes
 from adhere.service.organisation import NotFound
 
@@ -51,4 +62,46 @@ def create_app(container: Container) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+_PROBLEM_STATUSES = {
+    "400": "Malformed request (e.g. a body that is not JSON)",
+    "401": "No valid access token",
+    "403": "The token lacks the route's scope",
+    "404": "A referenced record does not exist",
+    "422": "Invalid input; `errors` names each field",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the bodies routes parse themselves and the problem details
+    every route may answer with (instead of FastAPI's own validation error shape)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (models.EventIn, models.EventBatchIn, models.ScheduleImportIn, models.ProblemOut):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:  # FastAPI's validation errors are problem details here
+                responses["422"] = {"description": _PROBLEM_STATUSES["422"], "content": problem}
+            if not path.startswith("/api/"):
+                continue
+            for status, description in _PROBLEM_STATUSES.items():
+                responses[status] = {"description": description, "content": problem}
+            for status in ("413", "415"):
+                if status in responses:
+                    responses[status]["content"] = problem
+    app.openapi_schema = document
+    return document

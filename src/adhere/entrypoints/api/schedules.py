@@ -67,11 +67,15 @@ def put_schedule(
 @router.post(
     "/schedules/import",
     response_model=models.ScheduleImportResult,
+    responses={
+        413: {"description": "The file is too large"},
+        415: {"description": "Neither JSON nor CSV"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": models.ScheduleImportIn.model_json_schema()},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ScheduleImportIn"}},
                 "text/csv": {
                     "schema": {
                         "type": "string",
