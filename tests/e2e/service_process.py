@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,8 +25,9 @@ from adhere.adapters.database import connect, upgrade
 from adhere.config import Settings
 from adhere.service.auth import AuthService
 
-ROOT = Path(__file__).parents[2]
-ADHERE = shutil.which("adhere") or str(ROOT / ".venv" / "bin" / "adhere")
+# The command installed beside the interpreter running the tests (the project's venv).
+_BESIDE = Path(sys.executable).with_name("adhere")
+ADHERE = str(_BESIDE) if _BESIDE.exists() else shutil.which("adhere") or "adhere"
 ALL_SCOPES = (
     "events:write",
     "adherence:read",
@@ -94,16 +96,23 @@ def free_port() -> int:
         return port
 
 
-def start_server(database_url: str, workdir: Path, *, attempts: int = 3) -> RunningServer:
-    """`adhere serve` on `database_url`, answering /healthz; retried if the port was taken."""
+def start_server(
+    database_url: str, workdir: Path, *, port: int | None = None, attempts: int = 3
+) -> RunningServer:
+    """`adhere serve` on `database_url`, answering /healthz.
+
+    Without `port`, a free one is picked (and another tried if it was taken meanwhile); give
+    the port of a server that died to restart it where its clients (and tokens' issuer) are.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     for attempt in range(attempts):
-        server = _spawn(database_url, workdir, free_port())
+        server = _spawn(database_url, workdir, port or free_port())
         try:
             _wait_healthy(server)
         except ServerFailed:
             server.stop()
-            if "address already in use" in server.log().lower() and attempt + 1 < attempts:
+            taken = "address already in use" in server.log().lower()
+            if taken and port is None and attempt + 1 < attempts:
                 continue
             raise
         return server
@@ -122,7 +131,7 @@ def running_server(database_url: str, workdir: Path) -> Iterator[RunningServer]:
 def _spawn(database_url: str, workdir: Path, port: int) -> RunningServer:
     # Only our settings: no ADHERE_* from the caller's environment, no adhere.toml (cwd).
     env = {key: value for key, value in os.environ.items() if not key.startswith("ADHERE_")}
-    log_path = workdir / f"server-{port}.log"
+    log_path = workdir / f"server-{port}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [

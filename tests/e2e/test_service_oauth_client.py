@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -65,15 +66,32 @@ def _unique(prefix: str) -> str:
 
 
 def _oauth_client(
-    credentials: ClientCredentials, method: str, scope: str | None = None
+    credentials: ClientCredentials,
+    method: str,
+    scope: str | None = None,
+    sent: list[httpx.Request] | None = None,
 ) -> OAuth2Client:
+    """Authlib's client; `sent` collects the requests it makes, as they go on the wire."""
     return OAuth2Client(
         client_id=credentials.id,
         client_secret=credentials.secret,
         token_endpoint_auth_method=method,
         scope=scope,
         timeout=10,
+        event_hooks={"request": [] if sent is None else [sent.append]},
     )
+
+
+def _client_authentication(request: httpx.Request, credentials: ClientCredentials) -> str:
+    """How a token request authenticated the client: "basic", "post", or "none"."""
+    form = parse_qs(request.content.decode())
+    if request.headers.get("authorization", "").startswith("Basic "):
+        return "basic" if "client_secret" not in form else "both"
+    if form.get("client_id") == [credentials.id] and form.get("client_secret") == [
+        credentials.secret
+    ]:
+        return "post"
+    return "none"
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
@@ -84,8 +102,13 @@ def test_a_token_from_the_library_calls_the_api(
     assert metadata["token_endpoint"] == f"{server.base_url}/oauth/token"
     unit_id, agent_id, event_id = _unique("mu"), _unique("agent"), _unique("ev")
 
-    with _oauth_client(credentials, method) as client:
+    sent: list[httpx.Request] = []
+    with _oauth_client(credentials, method, sent=sent) as client:
         token = client.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+        (token_request,) = sent
+        assert _client_authentication(token_request, credentials) == method.removeprefix(
+            "client_secret_"
+        )
         assert token["token_type"].lower() == "bearer"
         assert set(token["scope"].split()) == set(CLIENT_SCOPES)
         assert 0 < token["expires_in"] <= 600

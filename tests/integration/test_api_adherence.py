@@ -146,6 +146,10 @@ def test_realtime_selection_is_validated(admin: Caller) -> None:
         "/api/v1/adherence/realtime", params=[("agent_id", f"a{i}") for i in range(1001)]
     )
     assert too_many.status_code == 422
+    assert admin.get("/api/v1/adherence/realtime", params={"team_id": "t0"}).status_code == 404
+    missing_unit = admin.get("/api/v1/adherence/realtime", params={"management_unit_id": "x"})
+    assert missing_unit.status_code == 404
+    assert missing_unit.json()["code"] == "management_unit.not_found"
     unknown = admin.get("/api/v1/adherence/realtime", params={"agent_id": "ghost"})
     assert unknown.status_code == 422
     assert "ghost" in unknown.json()["detail"]

@@ -56,7 +56,14 @@ def parse_replacement(item: object, agent_id: str | None = None) -> ScheduleRepl
 
 
 def parse_csv_schedules(text: str) -> list[ScheduleReplacement]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _csv_replacements(reader)
+    except csv.Error as error:  # e.g. a stray carriage return inside a field
+        raise InvalidInput(str(error), f"line {reader.line_num}") from None
+
+
+def _csv_replacements(reader: csv.DictReader[str]) -> list[ScheduleReplacement]:
     columns = set(reader.fieldnames or ())
     missing = [c for c in _REQUIRED_COLUMNS if c not in columns]
     if missing or not columns & {"end", "length_minutes"}:

@@ -54,6 +54,12 @@ def realtime(
         )
     live = ctx.live
     assert live is not None
+    if management_unit_id or team_id:
+        with ctx.store.reading() as tx:
+            if management_unit_id and tx.management_unit(management_unit_id) is None:
+                raise not_found("management_unit", management_unit_id)
+            if team_id and tx.team(team_id) is None:
+                raise not_found("team", team_id)
     wanted = None if state is None else {AdherenceState(s) for s in state}
     now = ctx.clock()
     with live.lock:
