@@ -30,6 +30,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from tests.conftest import fresh_postgres_database
 from tests.e2e.service_process import (
     ALL_SCOPES,
     RunningServer,
@@ -63,10 +64,16 @@ SEEDED_PARAMETERS = (
 Report = dict[str, dict[str, str]]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("schemathesis")
-    with running_server(f"sqlite:///{workdir / 'adhere.db'}", workdir) as started:
+    if request.param == "sqlite":
+        with running_server(f"sqlite:///{workdir / 'adhere.db'}", workdir) as started:
+            yield started
+        return
+    with fresh_postgres_database() as url, running_server(url, workdir) as started:
         yield started
 
 

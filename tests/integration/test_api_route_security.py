@@ -15,13 +15,22 @@ from adhere.bootstrap import build
 from adhere.config import Settings
 from adhere.entrypoints.api.app import create_app
 from adhere.service.auth import AuthService
+from tests.conftest import fresh_postgres_database
 
 ALL = ("events:write", "adherence:read", "schedule:agent:read", "schedule:agent:write", "admin")
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    url = f"sqlite:///{tmp_path_factory.mktemp('security') / 'adhere.db'}"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('security') / 'adhere.db'}"
+        yield from _serve(url)
+        return
+    with fresh_postgres_database() as url:
+        yield from _serve(url)
+
+
+def _serve(url: str) -> Any:
     container = build(Settings(database_url=url))
     with TestClient(create_app(container)) as client:
         yield client, container
