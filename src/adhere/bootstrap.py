@@ -41,8 +41,10 @@ class Container:
 
     def start(self) -> None:
         """Rebuild the live state from the store, then keep it moving with the clock."""
-        self._seen_change = self.context.store.latest_change()
+        store = self.context.store
+        announced = store.announced_changes()  # writes made while no server ran
         self.reload()
+        store.forget_changes(announced)
         for target in (self._tick, self._sync):
             thread = threading.Thread(target=target, name=f"adhere{target.__name__}", daemon=True)
             thread.start()
@@ -73,13 +75,14 @@ class Container:
 
     def _sync(self) -> None:
         """Notice writes by another process (an `adhere import` beside the server)."""
+        store = self.context.store
         while not self._stopping.wait(self.settings.sync_interval_seconds):
             try:
-                latest, foreign = self.context.store.changes_since(self._seen_change)
-                if foreign:
+                announced = store.announced_changes()
+                if announced:
                     _log.info("another process changed the database: rebuilding live state")
                     self.reload()
-                self._seen_change = latest
+                    store.forget_changes(announced)
             except Exception:
                 _log.exception("checking the database for changes failed")
 
@@ -102,4 +105,4 @@ def command_context(database_url: str) -> ServiceContext:
     database = connect(database_url)
     upgrade(database)
     store = SqlStore(database, writer=f"cli:{os.getpid()}:{uuid.uuid4().hex}")
-    return ServiceContext(store)
+    return ServiceContext(store, announce_writes=True)

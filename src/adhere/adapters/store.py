@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -57,24 +57,18 @@ class SqlStore:
         ):
             yield StoreTransaction(connection, self.writer)
 
-    def changes_since(self, seq: int) -> tuple[int, bool]:
-        """The latest change number, and whether another writer changed anything after `seq`."""
+    def announced_changes(self) -> list[int]:
+        """The changes other processes announced (`record_change`) and nobody handled yet."""
         with self.engine.connect().execution_options(**READ_ONLY) as connection:
-            rows = connection.execute(
-                select(schema.changes.c.seq, schema.changes.c.writer).where(
-                    schema.changes.c.seq > seq
-                )
-            ).all()
+            seqs = list(connection.execute(select(schema.changes.c.seq)).scalars())
             connection.rollback()
-        if not rows:
-            return seq, False
-        return max(row.seq for row in rows), any(row.writer != self.writer for row in rows)
+        return seqs
 
-    def latest_change(self) -> int:
-        with self.engine.connect().execution_options(**READ_ONLY) as connection:
-            value = connection.execute(select(func.max(schema.changes.c.seq))).scalar()
-            connection.rollback()
-        return int(value or 0)
+    def forget_changes(self, seqs: Sequence[int]) -> None:
+        with self.transaction() as tx:
+            for offset in range(0, len(seqs), _CHUNK):
+                chunk = seqs[offset : offset + _CHUNK]
+                tx.connection.execute(delete(schema.changes).where(schema.changes.c.seq.in_(chunk)))
 
 
 class StoreTransaction:
@@ -83,14 +77,12 @@ class StoreTransaction:
         self.writer = writer
 
     def record_change(self, what: str) -> None:
+        """Tell a server on this database that its live state is stale (see `bootstrap`)."""
         self.connection.execute(
             insert(schema.changes).values(
                 writer=self.writer, what=what, at_us=int(time.time() * 1_000_000)
             )
         )
-
-    def prune_changes(self, before_seq: int) -> None:
-        self.connection.execute(delete(schema.changes).where(schema.changes.c.seq < before_seq))
 
     # ---- organisation --------------------------------------------------------------------
 
@@ -229,39 +221,36 @@ class StoreTransaction:
 
     # ---- events --------------------------------------------------------------------------
 
-    def existing_event_ids(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which (agent id, event id) pairs are stored already."""
-        table = schema.events
-        found: set[tuple[str, str]] = set()
-        for offset in range(0, len(keys), _CHUNK):
-            chunk = keys[offset : offset + _CHUNK]
-            query = select(table.c.agent_id, table.c.event_id).where(
-                tuple_(table.c.agent_id, table.c.event_id).in_(chunk)
-            )
-            found.update((row.agent_id, row.event_id) for row in self.connection.execute(query))
-        return found
+    def add_events(self, new: Sequence[AgentEvent], received_us: Instant) -> set[tuple[str, str]]:
+        """Store the events whose (agent, id) is new; returns the pairs actually stored.
 
-    def add_events(self, new: Sequence[AgentEvent], received_us: Instant) -> None:
+        The database decides what is a duplicate (its unique key), so no other process can
+        make an event count twice.
+        """
         if not new:
-            return
-        # A unique (agent, event id) pair is stored once, even if another process raced us.
-        self.connection.execute(
-            _insert_ignoring_duplicates(self.connection, schema.events),
+            return set()
+        table = schema.events
+        statement = _insert_ignoring_duplicates(self.connection, table).returning(
+            table.c.agent_id, table.c.event_id
+        )
+        rows = self.connection.execute(
+            statement,
             [
                 {
                     "agent_id": e.agent_id,
                     "event_id": e.id,
                     "time_us": e.time,
                     "kind": e.kind.value,
-                    "system_presence": None if e.system_presence is None else e.system_presence,
+                    "system_presence": e.system_presence,
                     "secondary_presence_id": e.secondary_presence_id,
-                    "routing_status": None if e.routing_status is None else e.routing_status,
+                    "routing_status": e.routing_status,
                     "queue_ids": None if e.queue_ids is None else list(e.queue_ids),
                     "received_us": received_us,
                 }
                 for e in new
             ],
         )
+        return {(row.agent_id, row.event_id) for row in rows}
 
     def events(self, agent_ids: Iterable[str] | None = None) -> Iterator[AgentEvent]:
         """Stored events in (time, arrival) order: replaying them in this order is exact."""

@@ -316,10 +316,6 @@ class AdherenceEngine:
     def has_agent(self, agent_id: str) -> bool:
         return agent_id in self._agents
 
-    def has_event(self, agent_id: str, event_id: str) -> bool:
-        """Whether an event of that id was ingested for the agent (since any compaction)."""
-        return event_id in self._slot(agent_id).seen
-
     def agent(self, agent_id: str) -> Agent:
         return self._slot(agent_id).agent
 

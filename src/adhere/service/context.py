@@ -32,6 +32,7 @@ class ServiceContext:
     live: LiveAdherence | None = None  # None in a CLI: only the store is written
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], Instant] = wall_clock
+    announce_writes: bool = False  # a CLI tells the server its writes; the server needn't
     _write_lock: threading.RLock = field(default_factory=threading.RLock)
 
     @contextmanager
@@ -43,7 +44,8 @@ class ServiceContext:
         """
         with self.store.transaction() as transaction:
             yield transaction
-            transaction.record_change(what)
+            if self.announce_writes:
+                transaction.record_change(what)
 
     @property
     def lock(self) -> threading.RLock:

@@ -64,32 +64,38 @@ def _store(
     results: list[EventResult | None],
     now: Instant,
 ) -> None:
-    accepted: list[AgentEvent] = []
+    live = ctx.live
     with ctx.lock:
         with ctx.write("events") as tx:
             agent_ids = {event.agent_id for _, event in parsed}
-            keys = [(event.agent_id, event.id) for _, event in parsed]
-            live = ctx.live
-            if live is not None:  # the engine holds every stored event: no query needed
+            if live is not None:  # the engine knows every stored agent: no query needed
                 known = {a for a in agent_ids if live.engine.has_agent(a)}
-                stored = {(a, e) for a, e in keys if a in known and live.engine.has_event(a, e)}
             else:
                 known = tx.existing_agent_ids(agent_ids)
-                stored = tx.existing_event_ids(keys)
+            candidates: dict[tuple[str, str], tuple[int, AgentEvent]] = {}
             for index, event in parsed:
                 key = (event.agent_id, event.id)
                 if event.agent_id not in known:
                     error = InvalidInput(f"unknown agent {event.agent_id!r}", "agent_id")
                     results[index] = _rejected(index, None, error, event)
-                elif key in stored:
-                    results[index] = EventResult(index, event.id, event.agent_id, Outcome.DUPLICATE)
+                elif key in candidates:  # the same id earlier in this batch: first one wins
+                    results[index] = _result(index, event, Outcome.DUPLICATE)
                 else:
-                    stored.add(key)
-                    accepted.append(event)
-                    results[index] = EventResult(index, event.id, event.agent_id, Outcome.ACCEPTED)
-            tx.add_events(accepted, now)
+                    candidates[key] = (index, event)
+            stored = tx.add_events([event for _, event in candidates.values()], now)
+        accepted: list[AgentEvent] = []
+        for key, (index, event) in candidates.items():
+            if key in stored:
+                accepted.append(event)
+                results[index] = _result(index, event, Outcome.ACCEPTED)
+            else:
+                results[index] = _result(index, event, Outcome.DUPLICATE)
         if live is not None and accepted:
             live.ingest(accepted)  # still under the lock: the engine sees commit order
+
+
+def _result(index: int, event: AgentEvent, outcome: Outcome) -> EventResult:
+    return EventResult(index, event.id, event.agent_id, outcome)
 
 
 def _check_time(ctx: ServiceContext, time: Instant, now: Instant) -> None:

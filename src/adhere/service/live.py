@@ -1,14 +1,13 @@
 """Live adherence: the engine, held in memory, and what the API reads from it.
 
 Every write to the store is applied here after it commits, under `lock`, so the engine always
-equals a fresh evaluation of what is stored. Listeners hear every adherence change (the board
-and the rules engine subscribe in later stages).
+equals a fresh evaluation of what is stored.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence
@@ -19,8 +18,6 @@ from adhere.domain.explanations import Explanation
 from adhere.domain.instants import Instant
 from adhere.domain.organisation import Agent, ManagementUnit
 from adhere.domain.schedule import Activity, ActivityCode
-
-Listener = Callable[[Sequence[AdherenceChange]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +41,6 @@ class LiveAdherence:
         self.engine = AdherenceEngine()
         self.lock = threading.RLock()
         self._since: dict[str, _Since] = {}
-        self._listeners: list[Listener] = []
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
 
     def replace_engine(self, engine: AdherenceEngine) -> None:
         """Swap in a rebuilt engine (with `lock` held); every agent's `since` is recomputed."""
@@ -77,9 +70,6 @@ class LiveAdherence:
 
     def put_explanation(self, explanation: Explanation) -> None:
         self._record(self.engine.put_explanation(explanation))
-
-    def advance_to(self, now: Instant) -> None:
-        self._record(self.engine.advance_to(now))
 
     def catch_up(self, now: Instant) -> None:
         """Report what schedule boundaries changed up to `now`.
@@ -126,8 +116,6 @@ class LiveAdherence:
                     since.out_since = None
                 elif change.previous.adherence_state is not out:
                     since.out_since = change.at
-        for listener in self._listeners:
-            listener(changes)
 
 
 def _since(points: Sequence[tuple[Instant, Adherence]]) -> tuple[Instant | None, Instant | None]:
