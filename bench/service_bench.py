@@ -28,6 +28,12 @@ shifted so that it ends a minute before the run starts: every event is then behi
 clock, as when a connector catches up. ``--timing live`` stamps the events, in the same order,
 into the coming minutes, as a live feed's events are (each is after the server's clock).
 The background of b is always live: each batch is stamped with the wall clock when it is sent.
+
+CPU is reported in cores for the server process, this process and the rest of the machine
+(PostgreSQL's backends, and anything else running: the machine may be shared). `--profile`
+attaches py-spy to the server for each measured window and prints where its time went;
+`--setup-sql FILE` runs statements on the fresh database before the server starts, for
+what-if experiments (another index, say) whose figures are not the service's.
 """
 
 from __future__ import annotations
@@ -49,12 +55,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from adhere.domain.agent_state import AgentEvent
 from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
@@ -141,14 +149,18 @@ def scenario_files(work: Workload, directory: Path) -> list[Path]:
                 "time_zone": unit.time_zone,
                 "settings": _settings_json(unit.settings),
             },
-            "teams": [{"id": t, "name": t} for t in sorted({p.agent.team_id or "" for p in profiles})],
+            "teams": [
+                {"id": t, "name": t} for t in sorted({p.agent.team_id or "" for p in profiles})
+            ],
             "activity_codes": [_code_json(code) for code in work.pop.codes],
             "agents": [_agent_json(p.agent) for p in profiles],
             "schedules": [
                 {
                     "agent_id": p.agent.id,
                     "activities": [
-                        _activity_json(Activity(a.start + work.shift, a.end + work.shift, a.activity_code_id))
+                        _activity_json(
+                            Activity(a.start + work.shift, a.end + work.shift, a.activity_code_id)
+                        )
                         for a in work.data.schedules[p.agent.id]
                     ],
                 }
@@ -172,8 +184,6 @@ def database(kind: str, directory: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{directory / 'bench.db'}"
         return
-    from sqlalchemy import create_engine, text
-
     name = f"adhere_bench_{os.getpid()}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -192,6 +202,28 @@ def run_cli(*args: str) -> str:
     if done.returncode != 0:
         raise SystemExit(f"adhere {shlex.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
+
+
+def import_organisation(url: str, files: Sequence[Path], *, parallel: bool) -> None:
+    """`adhere import scenario` for each file; on PostgreSQL up to 4 at once (each agent is
+    its own transaction, so the commits' waits overlap). SQLite takes one writer at a time."""
+    run_cli("db", "upgrade", "--db", url)  # once: concurrent first migrations would race
+    if not parallel:
+        for path in files:
+            run_cli("import", "scenario", str(path), "--db", url)
+        return
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda path: run_cli("import", "scenario", str(path), "--db", url), files))
+
+
+def run_sql(url: str, script: str) -> None:
+    """Statements separated by ';', run in one transaction (for what-if experiments)."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for statement in script.split(";"):
+            if statement.strip():
+                connection.execute(text(statement))
+    engine.dispose()
 
 
 def create_client(url: str) -> tuple[str, str]:
@@ -279,8 +311,20 @@ class Profiler:
     def __init__(self, pid: int, seconds: float, out: Path) -> None:
         self.out = out
         self.process = subprocess.Popen(
-            [PY_SPY, "record", "--pid", str(pid), "--rate", "100", "--format", "raw",
-             "--duration", str(max(1, round(seconds))), "--output", str(out)],
+            [
+                PY_SPY,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "100",
+                "--format",
+                "raw",
+                "--duration",
+                str(max(1, round(seconds))),
+                "--output",
+                str(out),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -295,6 +339,44 @@ class Profiler:
 
 
 # ---- timing helpers ----------------------------------------------------------------------
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, all CPUs (idle and iowait are not busy)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    total = sum(fields[:8])
+    return total - idle, total
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL process (backends, writer, WAL writer...)."""
+    found: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        if name.startswith("postgres"):
+            fields = text.rsplit(")", 1)[1].split()
+            found[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def postgres_cores(start: dict[int, float], end: dict[int, float], seconds: float) -> float:
+    return sum(end[pid] - start.get(pid, 0.0) for pid in end) / seconds if seconds else 0.0
+
+
+def busy_cores(start: tuple[float, float], end: tuple[float, float]) -> float:
+    """Cores kept busy on average between two `machine_cpu` readings."""
+    total = end[1] - start[1]
+    return (os.cpu_count() or 1) * (end[0] - start[0]) / total if total else 0.0
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -365,6 +447,8 @@ class IngestRun:
     window: tuple[float, float] = (0.0, 0.0)
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    machine_cpu: float = 0.0
+    postgres_cpu: float = 0.0
     batches_prepared: int = 0
     ran_out: bool = False
     first_error: str | None = None
@@ -399,9 +483,16 @@ def ingest_bodies(
     else:
         # Into the coming minutes, in the same order: 20 s to 260 s ahead of now, under the
         # server's 300 s future tolerance, and ahead of its clock for the whole run.
-        start = wall_us() + 20 * MICROS_PER_SECOND
-        step = max(1, 240 * MICROS_PER_SECOND // max(1, len(deliveries)))
-        times = [start + i * step for i in range(len(deliveries))]
+        # Each agent's events keep strictly increasing milliseconds.
+        start = wall_us() // MILLISECOND * MILLISECOND + 20 * MICROS_PER_SECOND
+        step = 240 * MICROS_PER_SECOND / max(1, len(deliveries))
+        last: dict[str, Instant] = {}
+        times = []
+        for i, delivery in enumerate(deliveries):
+            agent_id = delivery.event.agent_id
+            at = max(start + int(i * step) // MILLISECOND * MILLISECOND, last.get(agent_id, 0))
+            last[agent_id] = at + MILLISECOND
+            times.append(at)
     per_connection: list[list[dict[str, Any]]] = [[] for _ in range(connections)]
     for delivery, at in zip(deliveries, times, strict=True):
         per_connection[share[delivery.event.agent_id]].append(event_item(delivery.event, at))
@@ -449,11 +540,14 @@ def run_ingest(
     steady_start = begin + args.warmup
     _sleep_until(steady_start, threads)
     cpu0, client0, t0 = server.cpu_seconds(), time.process_time(), time.perf_counter()
+    machine0, postgres0 = machine_cpu(), postgres_cpu()
     profiler = Profiler(server.process.pid, args.seconds, profile_to) if profile_to else None
     _sleep_until(t0 + args.seconds, threads)
     t1 = time.perf_counter()
     run.server_cpu = (server.cpu_seconds() - cpu0) / (t1 - t0)
     run.client_cpu = (time.process_time() - client0) / (t1 - t0)
+    run.machine_cpu = busy_cores(machine0, machine_cpu())
+    run.postgres_cpu = postgres_cores(postgres0, postgres_cpu(), t1 - t0)
     run.ran_out = not any(thread.is_alive() for thread in threads)
     stop.set()
     for thread in threads:
@@ -496,6 +590,7 @@ class LoginRun:
     bg_rejected: int = 0
     seconds: float = 0.0
     server_cpu: float = 0.0
+    machine_cpu: float = 0.0
 
 
 class Background(threading.Thread):
@@ -505,7 +600,9 @@ class Background(threading.Thread):
     def __init__(self, server: Server, tokens: Tokens, work: Workload, rate: float, batch: int):
         super().__init__(daemon=True)
         self.server, self.tokens, self.rate, self.batch = server, tokens, rate, batch
-        self.events = [d.event for d in in_time_order(work.data.events[a] for a in work.background_agents)]
+        self.events = [
+            d.event for d in in_time_order(work.data.events[a] for a in work.background_agents)
+        ]
         self.stop = threading.Event()
         self.measuring = threading.Event()
         self.run_stats = LoginRun()
@@ -550,7 +647,11 @@ class Background(threading.Thread):
 
 
 def run_logins(
-    server: Server, tokens: Tokens, work: Workload, args: argparse.Namespace, profile_to: Path | None
+    server: Server,
+    tokens: Tokens,
+    work: Workload,
+    args: argparse.Namespace,
+    profile_to: Path | None,
 ) -> tuple[LoginRun, Path | None, str | None]:
     background = Background(server, tokens, work, args.bg_rate, args.bg_batch)
     background.start()
@@ -561,7 +662,7 @@ def run_logins(
     expected = args.logins * gap
     profiler = Profiler(server.process.pid, expected, profile_to) if profile_to else None
     background.measuring.set()
-    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+    cpu0, t0, machine0 = server.cpu_seconds(), time.perf_counter(), machine_cpu()
     with httpx.Client(base_url=server.base, timeout=30) as client:
         # One request first, so the connection is open before the first measured login.
         client.get("/healthz")
@@ -572,6 +673,7 @@ def run_logins(
     background.measuring.clear()
     stats.seconds = t1 - t0
     stats.server_cpu = (server.cpu_seconds() - cpu0) / stats.seconds
+    stats.machine_cpu = busy_cores(machine0, machine_cpu())
     background.stop.set()
     background.join()
     profile = profiler.finish() if profiler else None
@@ -616,14 +718,26 @@ def _one_login(client: httpx.Client, tokens: Tokens, agent_id: str, stats: Login
 # ---- profile summary ---------------------------------------------------------------------
 
 _CATEGORIES: tuple[tuple[str, str], ...] = (
-    ("waiting (idle threads, lock waits, select)", r"(Condition\.wait|Event\.wait|select |EpollSelector|_wait_for_tstate_lock|Lock\.acquire|lock\.acquire)"),
-    ("database driver (sqlite3 / psycopg: execute, commit, fetch)", r"(do_execute|do_executemany|do_commit|do_rollback|psycopg/|sqlite3|fetchone|fetchall)"),
+    (
+        "waiting (idle threads, lock waits, select)",
+        r"(Condition\.wait|Event\.wait|EpollSelector|_wait_for_tstate_lock|[Ll]ock\.acquire)",
+    ),
+    (
+        "database driver (sqlite3 / psycopg: execute, commit, fetch)",
+        r"(do_execute|do_executemany|do_commit|do_rollback|psycopg/|sqlite3|fetchone|fetchall)",
+    ),
     ("SQLAlchemy (compile, params, rows, pool)", r"sqlalchemy/"),
     ("adherence engine (adhere/domain)", r"adhere/domain/"),
     ("JSON (request parse, response render)", r"json/"),
-    ("auth (JWT verify, token lookup)", r"(joserfc|cryptography|adhere/service/auth|adhere/adapters/auth_store)"),
+    (
+        "auth (JWT verify, token lookup)",
+        r"(joserfc|cryptography|adhere/service/auth|adhere/adapters/auth_store)",
+    ),
     ("adhere service and API code", r"adhere/"),
-    ("HTTP, ASGI, asyncio (uvicorn, h11, starlette, fastapi, anyio)", r"(uvicorn|h11|starlette|fastapi|anyio|asyncio|pydantic)"),
+    (
+        "HTTP, ASGI, asyncio (uvicorn, h11, starlette, fastapi, anyio)",
+        r"(uvicorn|h11|starlette|fastapi|anyio|asyncio|pydantic)",
+    ),
 )
 
 
@@ -690,23 +804,30 @@ class DatabaseRun:
     stored_before_logins: int = 0
 
 
-def run_database(
-    kind: str, work: Workload, args: argparse.Namespace, scratch: Path
-) -> DatabaseRun:
+def run_database(kind: str, work: Workload, args: argparse.Namespace, scratch: Path) -> DatabaseRun:
     result = DatabaseRun(kind)
     directory = scratch / kind
     directory.mkdir()
     with database(kind, directory) as url:
         started = time.perf_counter()
-        for path in scenario_files(work, directory):
-            run_cli("import", "scenario", str(path), "--db", url)
+        import_organisation(url, scenario_files(work, directory), parallel=kind != "sqlite")
+        if args.setup_sql:
+            run_sql(url, Path(args.setup_sql).read_text(encoding="utf-8"))
         client_id, secret = create_client(url)
         result.setup_seconds = time.perf_counter() - started
-        print(f"[{kind}] organisation imported with `adhere import scenario` in "
-              f"{result.setup_seconds:.1f} s ({len(work.pop.profiles):,} agents)", flush=True)
+        print(
+            f"[{kind}] organisation imported with `adhere import scenario` in "
+            f"{result.setup_seconds:.1f} s ({len(work.pop.profiles):,} agents)",
+            flush=True,
+        )
         server = Server(url, directory / "server.log")
         try:
             result.startup_seconds = server.startup_seconds
+            print(
+                f"[{kind}] `adhere serve` answered /healthz {server.startup_seconds:.1f} s after "
+                f"starting (port {server.port}, log: {directory.name}/server.log)",
+                flush=True,
+            )
             tokens = Tokens(server.base, client_id, secret)
             parts = set(args.parts.split(","))
             if "a" in parts:
@@ -714,27 +835,37 @@ def run_database(
                 bodies = ingest_bodies(
                     work, args.connections, args.batch_size, args.timing, args.batches
                 )
-                print(f"[{kind}] a: {sum(map(len, bodies)):,} bodies prepared in "
-                      f"{time.perf_counter() - prepared:.1f} s (not timed)", flush=True)
+                print(
+                    f"[{kind}] a: {sum(map(len, bodies)):,} bodies prepared in "
+                    f"{time.perf_counter() - prepared:.1f} s (not timed)",
+                    flush=True,
+                )
                 profile_to = directory / "profile-a.txt" if args.profile else None
                 result.ingest, profile = run_ingest(server, tokens, bodies, args, profile_to)
                 del bodies
                 print_ingest(kind, result.ingest)
                 if profile:
-                    print(f"[{kind}] a: server profile (py-spy, steady window), "
-                          f"{_kept(args, kind, profile)}:")
+                    print(
+                        f"[{kind}] a: server profile (py-spy, steady window), "
+                        f"{_kept(args, kind, profile)}:"
+                    )
                     print(summarize_profile(profile))
             if "b" in parts:
                 if result.ingest is not None:
                     result.stored_before_logins = sum(r.accepted for r in result.ingest.requests)
-                print(f"[{kind}] b: the store holds {result.stored_before_logins:,} events "
-                      "(from a) as b starts", flush=True)
+                print(
+                    f"[{kind}] b: the store holds {result.stored_before_logins:,} events "
+                    "(from a) as b starts",
+                    flush=True,
+                )
                 profile_to = directory / "profile-b.txt" if args.profile else None
                 result.logins, profile, error = run_logins(server, tokens, work, args, profile_to)
                 print_logins(kind, result.logins, args, error)
                 if profile:
-                    print(f"[{kind}] b: server profile (py-spy, login window), "
-                          f"{_kept(args, kind, profile)}:")
+                    print(
+                        f"[{kind}] b: server profile (py-spy, login window), "
+                        f"{_kept(args, kind, profile)}:"
+                    )
                     print(summarize_profile(profile))
         finally:
             server.stop()
@@ -767,8 +898,10 @@ def print_ingest(kind: str, run: IngestRun) -> None:
     print(
         f"[{kind}] a: {run.events_per_second:,.0f} events/s accepted; request latency p50 "
         f"{run.latency_ms(0.5):.0f} ms, p99 {run.latency_ms(0.99):.0f} ms, max "
-        f"{run.latency_ms(1.0):.0f} ms; server CPU {100 * run.server_cpu:.0f} % of one core, "
-        f"this client {100 * run.client_cpu:.0f} %"
+        f"{run.latency_ms(1.0):.0f} ms; CPU in cores: server {run.server_cpu:.2f}, this client "
+        f"{run.client_cpu:.2f}, PostgreSQL {run.postgres_cpu:.2f}, anything else "
+        f"{max(0.0, run.machine_cpu - run.server_cpu - run.client_cpu - run.postgres_cpu):.2f}"
+        f"; machine {run.machine_cpu:.2f} of {os.cpu_count()}"
     )
     print(
         f"[{kind}] a: whole run: {accepted:,} accepted, {duplicate:,} duplicate, {rejected:,} "
@@ -784,7 +917,8 @@ def print_logins(kind: str, run: LoginRun, args: argparse.Namespace, error: str 
         f"{run.bg_events / run.seconds:,.0f} events/s ({run.bg_requests} batches of "
         f"{args.bg_batch}, asked {args.bg_rate:,.0f}/s; {run.bg_late_sends} sent late; "
         f"{run.bg_rejected} rejected); background request p50 {percentile(run.bg_ms, 0.5):.1f} "
-        f"ms, p99 {percentile(run.bg_ms, 0.99):.1f} ms; server CPU {100 * run.server_cpu:.0f} %"
+        f"ms, p99 {percentile(run.bg_ms, 0.99):.1f} ms; CPU in cores: server "
+        f"{run.server_cpu:.2f}, whole machine {run.machine_cpu:.2f}"
         + (f"; background error: {error}" if error else "")
     )
     reads = ", ".join(f"{n} read(s): {count}" for n, count in sorted(run.reads.items()))
@@ -805,25 +939,32 @@ def rows(runs: Sequence[DatabaseRun]) -> list[tuple[str, str, str, str, str]]:
         if run.ingest is not None:
             rate = run.ingest.events_per_second
             target = TARGET_INGEST_EVENTS_PER_SECOND
-            table.append((
-                "a",
-                f"{run.kind}: ingest, batches of {run.ingest.batch_size:,}, "
-                f"{run.ingest.connections} conn., {run.ingest.timing}",
-                f"{rate:,.0f} events/s (p50 {run.ingest.latency_ms(0.5):.0f} ms, "
-                f"p99 {run.ingest.latency_ms(0.99):.0f} ms per request)",
-                f">= {target:,} events/s" + ("" if run.kind == "sqlite" else " (SQLite's)"),
-                verdict(rate, target, higher_is_better=True) if run.kind == "sqlite"
-                else "(for reference)" if rate < target else "met",
-            ))
+            table.append(
+                (
+                    "a",
+                    f"{run.kind}: ingest, batches of {run.ingest.batch_size:,}, "
+                    f"{run.ingest.connections} conn., {run.ingest.timing}",
+                    f"{rate:,.0f} events/s (p50 {run.ingest.latency_ms(0.5):.0f} ms, "
+                    f"p99 {run.ingest.latency_ms(0.99):.0f} ms per request)",
+                    f">= {target:,} events/s" + ("" if run.kind == "sqlite" else " (SQLite's)"),
+                    verdict(rate, target, higher_is_better=True)
+                    if run.kind == "sqlite"
+                    else "(for reference)"
+                    if rate < target
+                    else "met",
+                )
+            )
         if run.logins is not None:
             p99 = percentile(run.logins.total_ms, 0.99)
-            table.append((
-                "b",
-                f"{run.kind}: login to readable, {run.logins.logins} logins",
-                f"p99 {p99:.1f} ms (p50 {percentile(run.logins.total_ms, 0.5):.1f} ms)",
-                f"p99 <= {TARGET_LOGIN_P99_MS:.0f} ms",
-                verdict(p99, TARGET_LOGIN_P99_MS, higher_is_better=False),
-            ))
+            table.append(
+                (
+                    "b",
+                    f"{run.kind}: login to readable, {run.logins.logins} logins",
+                    f"p99 {p99:.1f} ms (p50 {percentile(run.logins.total_ms, 0.5):.1f} ms)",
+                    f"p99 <= {TARGET_LOGIN_P99_MS:.0f} ms",
+                    verdict(p99, TARGET_LOGIN_P99_MS, higher_is_better=False),
+                )
+            )
     return table
 
 
@@ -840,8 +981,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=5, help="a and b: warm-up, s (5)")
     parser.add_argument("--batch-size", type=int, default=1000, help="a: events per batch")
     parser.add_argument(
-        "--batches", type=int, default=None, help="a: at most this many batches (default: "
-        "as many as the steady window takes, up to the generated day)"
+        "--batches",
+        type=int,
+        default=None,
+        help="a: at most this many batches (default: "
+        "as many as the steady window takes, up to the generated day)",
     )
     parser.add_argument("--connections", type=int, default=2, help="a: connections (2)")
     parser.add_argument("--timing", choices=("replay", "live"), default="replay")
@@ -850,10 +994,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bg-rate", type=float, default=1000, help="b: background events/s")
     parser.add_argument("--bg-batch", type=int, default=100, help="b: background batch size")
     parser.add_argument("--bg-agents", type=int, default=1000, help="b: background agents")
+    parser.add_argument(
+        "--setup-sql",
+        help="a file of SQL statements run on each database after the import and "
+        "before the server starts: for what-if experiments (e.g. other indexes); not a figure",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (a and b)")
     parser.add_argument(
-        "--keep", help="copy each database's scratch folder (server log, profiles) here "
-        "(with --profile, default: a new folder under /tmp)"
+        "--keep",
+        help="copy each database's scratch folder (server log, profiles) here "
+        "(with --profile, default: a new folder under /tmp)",
     )
     return parser.parse_args(argv)
 
@@ -872,10 +1022,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"  command : python {shlex.join(sys.argv)}")
     started = time.perf_counter()
     work = workload(args)
+    end = max(events[-1].time for events in work.data.events.values() if events) + work.shift
     print(
         f"  workload: {len(work.pop.profiles):,} agents in {len(work.pop.units)} management "
         f"units, seed {args.seed}; one generated day shifted by "
-        f"{work.shift / MINUTE / 1440:+.3f} days to end at {format_instant(max(e[-1].time for e in work.data.events.values() if e) + work.shift)}; "
+        f"{work.shift / MINUTE / 1440:+.3f} days to end at {format_instant(end)}; "
         f"a uses {len(work.ingest_agents):,} agents ({work.events_of(work.ingest_agents):,} "
         f"events), b {len(work.background_agents):,} background agents and "
         f"{len(work.login_agents):,} login agents; generated in "
