@@ -289,6 +289,7 @@ def test_restart_changes_nothing_a_client_sees(api: Api, admin: Caller, database
             "time": iso(start + minutes(5)),
             "kind": "login",
             "system_presence": "OnQueue",
+            "queue_ids": ["q-sales", "q-support"],  # stored and read back on restart
         },
         {
             "id": "2",
@@ -327,6 +328,10 @@ def test_restart_changes_nothing_a_client_sees(api: Api, admin: Caller, database
             "/api/v1/adherence/historical", json=window, headers=headers
         ).json()
     assert history_after == history_before
+    with restarted.context.store.reading() as tx:
+        stored = {event.id: event for event in tx.events()}
+    assert stored["1"].queue_ids == ("q-sales", "q-support")
+    assert stored["2"].queue_ids is None
     for before, after in zip(live_before["items"], live_after["items"], strict=True):
         assert {k: v for k, v in before.items() if k not in {"at", "out_of_adherence_seconds"}} == {
             k: v for k, v in after.items() if k not in {"at", "out_of_adherence_seconds"}

@@ -94,7 +94,6 @@ events = Table(
     Column("queue_ids", JSON(none_as_null=True), nullable=True),
     Column("received_us", BigInteger, nullable=False),
     UniqueConstraint("agent_id", "event_id"),
-    Index(None, "agent_id", "time_us"),
 )
 
 explanations = Table(

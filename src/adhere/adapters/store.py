@@ -6,15 +6,15 @@ until `SqlStore.transaction` commits it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select, text
 from sqlalchemy import update as sql_update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from adhere.adapters import schema
@@ -229,28 +229,38 @@ class StoreTransaction:
         """
         if not new:
             return set()
+        rows = [
+            {
+                "agent_id": e.agent_id,
+                "event_id": e.id,
+                "time_us": e.time,
+                "kind": e.kind.value,
+                "system_presence": e.system_presence,
+                "secondary_presence_id": e.secondary_presence_id,
+                "routing_status": e.routing_status,
+                "queue_ids": None if e.queue_ids is None else list(e.queue_ids),
+                "received_us": received_us,
+            }
+            for e in new
+        ]
+        if self.connection.dialect.name == "postgresql":
+            return self._add_events_postgresql(rows)
         table = schema.events
-        statement = _insert_ignoring_duplicates(self.connection, table).returning(
-            table.c.agent_id, table.c.event_id
+        statement = (
+            sqlite_insert(table)
+            .on_conflict_do_nothing()
+            .returning(table.c.agent_id, table.c.event_id)
         )
-        rows = self.connection.execute(
-            statement,
-            [
-                {
-                    "agent_id": e.agent_id,
-                    "event_id": e.id,
-                    "time_us": e.time,
-                    "kind": e.kind.value,
-                    "system_presence": e.system_presence,
-                    "secondary_presence_id": e.secondary_presence_id,
-                    "routing_status": e.routing_status,
-                    "queue_ids": None if e.queue_ids is None else list(e.queue_ids),
-                    "received_us": received_us,
-                }
-                for e in new
-            ],
-        )
-        return {(row.agent_id, row.event_id) for row in rows}
+        found = self.connection.execute(statement, rows)
+        return {(row.agent_id, row.event_id) for row in found}
+
+    def _add_events_postgresql(self, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        """One statement over arrays: a multi-row VALUES of 9,000 parameters is 2-3x slower."""
+        columns: dict[str, Any] = {name: [row[name] for row in rows] for name in _EVENT_ARRAYS}
+        columns["queue_ids"] = [None if q is None else json.dumps(q) for q in columns["queue_ids"]]
+        columns["received_us"] = rows[0]["received_us"]
+        found = self.connection.execute(_POSTGRESQL_EVENTS_INSERT, columns)
+        return {(row.agent_id, row.event_id) for row in found}
 
     def events(self, agent_ids: Iterable[str] | None = None) -> Iterator[AgentEvent]:
         """Stored events in (time, arrival) order: replaying them in this order is exact."""
@@ -328,10 +338,30 @@ class StoreTransaction:
             self.connection.execute(insert(table).values(**key, **values))
 
 
-def _insert_ignoring_duplicates(connection: Connection, table: Any) -> Any:
-    if connection.dialect.name == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
+_EVENT_ARRAYS = (
+    "agent_id",
+    "event_id",
+    "time_us",
+    "kind",
+    "system_presence",
+    "secondary_presence_id",
+    "routing_status",
+    "queue_ids",
+)
+_POSTGRESQL_EVENTS_INSERT = text(
+    """
+    INSERT INTO events (agent_id, event_id, time_us, kind, system_presence,
+                        secondary_presence_id, routing_status, queue_ids, received_us)
+    SELECT a, e, t, k, p, s, r, q::json, :received_us
+    FROM unnest(CAST(:agent_id AS text[]), CAST(:event_id AS text[]),
+                CAST(:time_us AS bigint[]), CAST(:kind AS text[]),
+                CAST(:system_presence AS text[]), CAST(:secondary_presence_id AS text[]),
+                CAST(:routing_status AS text[]), CAST(:queue_ids AS text[]))
+         AS u(a, e, t, k, p, s, r, q)
+    ON CONFLICT DO NOTHING
+    RETURNING agent_id, event_id
+    """
+)
 
 
 def _management_unit(row: Row[Any]) -> ManagementUnit:
