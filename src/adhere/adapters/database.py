@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 from adhere.domain.errors import InvalidInput
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 0x0ADE7E  # any constant, the same in every Adhere process
 
 
 def connect(url: str) -> Engine:
@@ -67,5 +68,9 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes migrating a fresh database at once would race; SQLite's
+            # BEGIN IMMEDIATE already serialises them.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
