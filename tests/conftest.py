@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -36,27 +37,24 @@ def database_url(
         yield url
 
 
-class _FreshPostgres:
-    def __enter__(self) -> str:
-        admin_url = make_url(POSTGRES_URL)
-        self.name = f"adhere_test_{uuid.uuid4().hex[:12]}"
-        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with self.admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-        except OperationalError as error:
-            self.admin.dispose()
-            message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {error.orig}"
-            if in_ci():
-                pytest.fail(message)
-            pytest.skip(message)
-        return admin_url.set(database=self.name).render_as_string(hide_password=False)
-
-    def __exit__(self, *_exc: object) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
-def fresh_postgres_database() -> _FreshPostgres:
-    return _FreshPostgres()
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    admin_url = make_url(POSTGRES_URL)
+    name = f"adhere_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {error.orig}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -6,7 +6,6 @@ import logging
 import os
 import socket
 import threading
-import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -88,21 +87,22 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
-    database = connect(settings.database_url)
-    upgrade(database)
-    store = SqlStore(database, writer=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}")
+    store = _migrated_store(settings.database_url, "server")
     limits = Limits(
         lateness_micros=round(settings.lateness_limit_days * 86_400 * MICROS_PER_SECOND),
         future_micros=round(settings.future_tolerance_seconds * MICROS_PER_SECOND),
         max_batch=settings.max_batch_events,
     )
     context = ServiceContext(store, LiveAdherence(), limits)
-    return Container(settings, database, AuthService(database, settings), context)
+    return Container(settings, store.engine, AuthService(store.engine, settings), context)
 
 
 def command_context(database_url: str) -> ServiceContext:
     """For CLI commands: the store alone (a running server notices the writes)."""
+    return ServiceContext(_migrated_store(database_url, "cli"), announce_writes=True)
+
+
+def _migrated_store(database_url: str, role: str) -> SqlStore:
     database = connect(database_url)
     upgrade(database)
-    store = SqlStore(database, writer=f"cli:{os.getpid()}:{uuid.uuid4().hex}")
-    return ServiceContext(store, announce_writes=True)
+    return SqlStore(database, writer=f"{role}:{socket.gethostname()}:{os.getpid()}")

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -25,8 +23,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey, import_key
-from sqlalchemy import Engine, create_engine, delete, event, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, delete, event, select
 from typer.testing import CliRunner
 
 from adhere.adapters.database import connect, upgrade
@@ -38,8 +35,8 @@ from adhere.entrypoints.api.oauth import router
 from adhere.entrypoints.api.security import Principal, requires
 from adhere.entrypoints.cli_clients import clients_app, keys_app
 from adhere.service.auth import KNOWN_SCOPES, AuthService
+from tests.conftest import fresh_postgres_database
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ISSUER = "http://adhere.test:8000"
 LIFETIME = 600
 PROBLEM_JSON = "application/problem+json"
@@ -55,23 +52,8 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('oauth') / 'adhere.db'}"
         return
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"adhere_oauth_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as error:
-        admin.dispose()
-        message = f"PostgreSQL unreachable at {POSTGRES_URL}: {error.orig}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -45,19 +45,19 @@ def parse_scenario(document: object) -> Scenario:
     doc = _object(document, "scenario")
     if doc.get("format") != SCENARIO_FORMAT:
         raise InvalidInput(f"expected {SCENARIO_FORMAT!r}, got {doc.get('format')!r}", "format")
-    unit = _located("management_unit", lambda: parse_management_unit(doc.get("management_unit")))
+    unit = located("management_unit", lambda: parse_management_unit(doc.get("management_unit")))
     schedules: dict[str, list[Activity]] = {}
     for index, entry in enumerate(_list(_or_none(doc.get("schedules")), "schedules")):
         where = f"schedules[{index}]"
         item = _object(entry, where)
-        agent_id = _located(where, lambda item=item: _string(item, "agent_id"))
+        agent_id = located(where, lambda item=item: _string(item, "agent_id"))
         activities = _list(_or_none(item.get("activities")), f"{where}.activities")
         schedules.setdefault(agent_id, []).extend(
-            _located(f"{where}.activities[{i}]", lambda a=a: parse_activity(a))
+            located(f"{where}.activities[{i}]", lambda a=a: parse_activity(a))
             for i, a in enumerate(activities)
         )
     window = _object(doc.get("window"), "window")
-    return _located(
+    return located(
         "",
         lambda: Scenario(
             management_unit=unit,
@@ -67,7 +67,7 @@ def parse_scenario(document: object) -> Scenario:
             schedules=schedules,
             events=_items(doc, "events", parse_event),
             explanations=_items(doc, "explanations", parse_explanation, required=False),
-            window=_located(
+            window=located(
                 "window",
                 lambda: Window(_instant(window, "start"), _instant(window, "end")),
             ),
@@ -82,7 +82,7 @@ def parse_management_unit(value: object) -> ManagementUnit:
         id=_string(item, "id"),
         name=_optional_string(item, "name") or _string(item, "id"),
         time_zone=_string(item, "time_zone"),
-        settings=_located("settings", lambda: parse_settings(settings)),
+        settings=located("settings", lambda: parse_settings(settings)),
     )
 
 
@@ -100,19 +100,19 @@ def parse_settings(item: Mapping[str, Any]) -> AdherenceSettings:
     for name in ("ignored_activity_categories", "offline_adherent_categories"):
         if item.get(name) is not None:
             given[name] = frozenset(
-                _located(f"{name}[{i}]", lambda v=v: parse_activity_category(v))
+                located(f"{name}[{i}]", lambda v=v: parse_activity_category(v))
                 for i, v in enumerate(_list(item[name], name))
             )
     if item.get("ignored_activity_code_ids") is not None:
         codes = _list(item["ignored_activity_code_ids"], "ignored_activity_code_ids")
         given["ignored_activity_code_ids"] = frozenset(
-            _located(f"ignored_activity_code_ids[{i}]", lambda v=v: _as_string(v))
+            located(f"ignored_activity_code_ids[{i}]", lambda v=v: _as_string(v))
             for i, v in enumerate(codes)
         )
     if item.get("presence_categories") is not None:
         table = _object(item["presence_categories"], "presence_categories")
         given["presence_categories"] = {
-            _located(f"presence_categories.{k}", lambda k=k: parse_presence(k)): _located(
+            located(f"presence_categories.{k}", lambda k=k: parse_presence(k)): located(
                 f"presence_categories.{k}", lambda v=v: parse_activity_category(v)
             )
             for k, v in table.items()
@@ -131,7 +131,7 @@ def parse_activity_code(value: object) -> ActivityCode:
     return ActivityCode(
         id=_string(item, "id"),
         name=_optional_string(item, "name") or _string(item, "id"),
-        category=_located("category", lambda: parse_activity_category(item.get("category"))),
+        category=located("category", lambda: parse_activity_category(item.get("category"))),
         secondary_presence_id=_optional_string(item, "secondary_presence_id"),
         active=True if active is None else _boolean(item, "active"),
     )
@@ -152,7 +152,7 @@ def parse_agent(value: object, unit_id: str) -> Agent:
         management_unit_id=unit_id,
         team_id=_optional_string(item, "team_id"),
         external_ids={
-            str(k): _located(f"external_ids.{k}", lambda v=v: _as_string(v))
+            str(k): located(f"external_ids.{k}", lambda v=v: _as_string(v))
             for k, v in _object(external, "external_ids").items()
         },
     )
@@ -228,21 +228,21 @@ def _located_event(value: object) -> AgentEvent:
         id=_string(item, "id"),
         agent_id=_string(item, "agent_id"),
         time=_instant(item, "time"),
-        kind=_located("kind", lambda: _enum(EventKind, item.get("kind"), "event kind")),
+        kind=located("kind", lambda: _enum(EventKind, item.get("kind"), "event kind")),
         system_presence=(
             None
             if presence is None
-            else _located("system_presence", lambda: parse_presence(presence))
+            else located("system_presence", lambda: parse_presence(presence))
         ),
         secondary_presence_id=_optional_string(item, "secondary_presence_id"),
         routing_status=(
-            None if routing is None else _located("routing_status", lambda: parse_routing(routing))
+            None if routing is None else located("routing_status", lambda: parse_routing(routing))
         ),
         queue_ids=(
             None
             if queues is None
             else tuple(
-                _located(f"queue_ids[{i}]", lambda q=q: _as_string(q))
+                located(f"queue_ids[{i}]", lambda q=q: _as_string(q))
                 for i, q in enumerate(_list(queues, "queue_ids"))
             )
         ),
@@ -261,12 +261,12 @@ def parse_explanation(value: object) -> Explanation:
         status=(
             ExplanationStatus.PENDING
             if status is None
-            else _located("status", lambda: _enum(ExplanationStatus, status, "status"))
+            else located("status", lambda: _enum(ExplanationStatus, status, "status"))
         ),
         type=(
             ExplanationType.LATE
             if kind is None
-            else _located("type", lambda: _enum(ExplanationType, kind, "explanation type"))
+            else located("type", lambda: _enum(ExplanationType, kind, "explanation type"))
         ),
     )
 
@@ -331,19 +331,6 @@ def render_activity(activity: Activity) -> Json:
         "end": format_instant(activity.end),
         "length_minutes": (activity.end - activity.start) / MICROS_PER_MINUTE,
         "activity_code_id": activity.activity_code_id,
-    }
-
-
-def render_event(event: AgentEvent) -> Json:
-    return {
-        "id": event.id,
-        "agent_id": event.agent_id,
-        "time": format_instant(event.time),
-        "kind": event.kind.value,
-        "system_presence": None if event.system_presence is None else event.system_presence.value,
-        "secondary_presence_id": event.secondary_presence_id,
-        "routing_status": None if event.routing_status is None else event.routing_status.value,
-        "queue_ids": None if event.queue_ids is None else list(event.queue_ids),
     }
 
 
@@ -424,7 +411,8 @@ def render_metrics(metrics: Metrics) -> Json:
 # ---- field helpers ----------------------------------------------------------------------
 
 
-def _located(field: str, parse: Callable[[], _T]) -> _T:
+def located(field: str, parse: Callable[[], _T]) -> _T:
+    """Run `parse`, locating any InvalidInput it raises under `field`."""
     try:
         return parse()
     except InvalidInput as error:
@@ -443,7 +431,7 @@ def _items(
             raise InvalidInput("is required", key)
         return ()
     return tuple(
-        _located(_item_location(key, index, item), lambda item=item: parse(item))
+        located(_item_location(key, index, item), lambda item=item: parse(item))
         for index, item in enumerate(_list(value, key))
     )
 
@@ -479,7 +467,7 @@ def _list(value: object, field: str) -> list[Any]:
 def _required(item: Mapping[str, Any], key: str, parse: Callable[[object], _T]) -> _T:
     if item.get(key) is None:
         raise InvalidInput("is required", key)
-    return _located(key, lambda: parse(item[key]))
+    return located(key, lambda: parse(item[key]))
 
 
 def _string(item: Mapping[str, Any], key: str) -> str:

@@ -12,7 +12,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adhere.adapters.scenario_format import parse_activity
+from adhere.adapters.scenario_format import located, parse_activity
 from adhere.domain.errors import InvalidInput
 from adhere.domain.instants import parse_instant
 from adhere.domain.schedule import Activity, ScheduleReplacement
@@ -24,7 +24,7 @@ def parse_json_schedules(document: object) -> list[ScheduleReplacement]:
     if not isinstance(document, Mapping) or not isinstance(document.get("schedules"), list):
         raise InvalidInput('expected an object with a "schedules" list', "schedules")
     return [
-        _located(f"schedules[{index}]", lambda item=item: parse_replacement(item))
+        located(f"schedules[{index}]", lambda item=item: parse_replacement(item))
         for index, item in enumerate(document["schedules"])
     ]
 
@@ -37,8 +37,8 @@ def parse_replacement(item: object, agent_id: str | None = None) -> ScheduleRepl
         agent_id = item.get("agent_id")
         if not isinstance(agent_id, str) or not agent_id:
             raise InvalidInput("is required", "agent_id")
-    start = _located("start", lambda: parse_instant(item.get("start")))
-    end = _located("end", lambda: parse_instant(item.get("end")))
+    start = located("start", lambda: parse_instant(item.get("start")))
+    end = located("end", lambda: parse_instant(item.get("end")))
     if end < start:
         raise InvalidInput("must not be before start", "end")
     activities = item.get("activities")
@@ -49,7 +49,7 @@ def parse_replacement(item: object, agent_id: str | None = None) -> ScheduleRepl
         start,
         end,
         [
-            _located(f"activities[{i}]", lambda a=a: parse_activity(a))
+            located(f"activities[{i}]", lambda a=a: parse_activity(a))
             for i, a in enumerate(activities)
         ],
     )
@@ -74,28 +74,22 @@ def _csv_replacements(reader: csv.DictReader[str]) -> list[ScheduleReplacement]:
         where = f"line {reader.line_num}"
         values: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
         if "length_minutes" in values:
-            values["length_minutes"] = _located(
-                f"{where}.length_minutes", lambda v=values: float(v["length_minutes"])
-            )
+            values["length_minutes"] = _number(values["length_minutes"], f"{where}.length_minutes")
         agent_id = values.get("agent_id")
         if not agent_id:
             raise InvalidInput("is required", f"{where}.agent_id")
-        by_agent.setdefault(agent_id, []).append(
-            _located(where, lambda v=values: parse_activity(v))
-        )
+        by_agent.setdefault(agent_id, []).append(located(where, lambda v=values: parse_activity(v)))
     return [_covering(agent_id, activities) for agent_id, activities in by_agent.items()]
+
+
+def _number(text: str, field: str) -> float:
+    try:
+        return float(text)
+    except ValueError as error:
+        raise InvalidInput(str(error), field) from None
 
 
 def _covering(agent_id: str, activities: Sequence[Activity]) -> ScheduleReplacement:
     return ScheduleReplacement(
         agent_id, min(a.start for a in activities), max(a.end for a in activities), activities
     )
-
-
-def _located(field: str, parse: Any) -> Any:
-    try:
-        return parse()
-    except InvalidInput as error:
-        raise error.at(field) from None
-    except ValueError as error:
-        raise InvalidInput(str(error), field) from None

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, Row, and_, delete, insert, select, text
 from sqlalchemy import update as sql_update
 
 from adhere.adapters import schema
@@ -284,19 +284,12 @@ class StoreTransaction:
         found = self.connection.execute(_POSTGRESQL_EVENTS_INSERT, columns)
         return {(row.agent_id, row.event_id) for row in found}
 
-    def events(self, agent_ids: Iterable[str] | None = None) -> Iterator[AgentEvent]:
+    def events(self) -> Iterator[AgentEvent]:
         """Stored events in (time, arrival) order: replaying them in this order is exact."""
         table = schema.events
         query = select(table).order_by(table.c.time_us, table.c.seq)
-        if agent_ids is not None:
-            query = query.where(table.c.agent_id.in_(list(agent_ids)))
         for row in self.connection.execution_options(yield_per=10_000).execute(query):
             yield _event(row)
-
-    def event_count(self) -> int:
-        return int(
-            self.connection.execute(select(func.count()).select_from(schema.events)).scalar_one()
-        )
 
     # ---- explanations --------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -89,11 +88,3 @@ def replaced_range(
 
 def _clipped(activity: Activity, start: Instant, end: Instant) -> Activity:
     return Activity(start, end, activity.activity_code_id)
-
-
-def activity_at(activities: Sequence[Activity], instant: Instant) -> Activity | None:
-    """The activity covering `instant` in an ordered, non-overlapping schedule."""
-    index = bisect_right(activities, instant, key=lambda activity: activity.start) - 1
-    if index >= 0 and activities[index].end > instant:
-        return activities[index]
-    return None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from adhere.domain.errors import InvalidInput
 from adhere.entrypoints.cli_clients import clients_app, keys_app
+from adhere.entrypoints.cli_options import fail
 from adhere.entrypoints.cli_service import db_app, import_app, serve
 from adhere.service.evaluation import evaluate_document
 
@@ -37,17 +38,17 @@ def evaluate_command(
     try:
         text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except OSError as error:
-        _fail(f"cannot read {file}: {error.strerror or error}")
+        fail(f"cannot read {file}: {error.strerror or error}")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        _fail(f"{file} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")
+        fail(f"{file} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")
     except ValueError as error:  # e.g. an integer too long to convert
-        _fail(f"{file} is not valid JSON: {error}")
+        fail(f"{file} is not valid JSON: {error}")
     try:
         result = evaluate_document(document)
     except InvalidInput as error:
-        _fail(f"invalid scenario: {error}")
+        fail(f"invalid scenario: {error}")
     sys.stdout.write(json.dumps(result, indent=indent) + "\n")
 
 
@@ -56,11 +57,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"adhere: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def main() -> None:

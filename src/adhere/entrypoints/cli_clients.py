@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -21,19 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from adhere.adapters.database import connect, upgrade
 from adhere.config import load_settings
 from adhere.domain.errors import InvalidInput
+from adhere.entrypoints.cli_options import DatabaseOption, fail
 from adhere.service.auth import KNOWN_SCOPES, AuthService, ClientNotFound, ClientRevoked
 
 clients_app = typer.Typer(help="Manage OAuth clients (client credentials).", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage the keys that sign access tokens.", no_args_is_help=True)
 
-_Database = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL. Default: ADHERE_DATABASE_URL, adhere.toml, or sqlite:///./adhere.db.",
-        show_default=False,
-    ),
-]
 _Scopes = Annotated[
     str,
     typer.Option(
@@ -51,7 +44,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def create_client(
     name: Annotated[str, typer.Option("--name", help="What the client is for.")],
     scopes: _Scopes,
-    db: _Database = None,
+    db: DatabaseOption = None,
 ) -> None:
     """Create a client; prints its id and secret (once)."""
     with _auth(db) as auth:
@@ -63,7 +56,7 @@ def create_client(
 
 
 @clients_app.command("list")
-def list_clients(db: _Database = None) -> None:
+def list_clients(db: DatabaseOption = None) -> None:
     """List the clients (never their secrets)."""
     with _auth(db) as auth:
         clients = auth.list_clients()
@@ -86,7 +79,7 @@ def list_clients(db: _Database = None) -> None:
 
 
 @clients_app.command("set-scopes")
-def set_scopes(client_id: _ClientId, scopes: _Scopes, db: _Database = None) -> None:
+def set_scopes(client_id: _ClientId, scopes: _Scopes, db: DatabaseOption = None) -> None:
     """Replace a client's scopes; its tokens issued before stop working."""
     with _auth(db) as auth:
         client = auth.set_scopes(client_id, _scope_list(scopes))
@@ -95,7 +88,7 @@ def set_scopes(client_id: _ClientId, scopes: _Scopes, db: _Database = None) -> N
 
 
 @clients_app.command("rotate-secret")
-def rotate_secret(client_id: _ClientId, db: _Database = None) -> None:
+def rotate_secret(client_id: _ClientId, db: DatabaseOption = None) -> None:
     """Give a client a new secret; the old secret and its tokens stop working."""
     with _auth(db) as auth:
         secret = auth.rotate_secret(client_id)
@@ -105,7 +98,7 @@ def rotate_secret(client_id: _ClientId, db: _Database = None) -> None:
 
 
 @clients_app.command("revoke")
-def revoke_client(client_id: _ClientId, db: _Database = None) -> None:
+def revoke_client(client_id: _ClientId, db: DatabaseOption = None) -> None:
     """Revoke a client for good, and every token it holds."""
     with _auth(db) as auth:
         client = auth.revoke_client(client_id)
@@ -113,7 +106,7 @@ def revoke_client(client_id: _ClientId, db: _Database = None) -> None:
 
 
 @keys_app.command("rotate")
-def rotate_key(db: _Database = None) -> None:
+def rotate_key(db: DatabaseOption = None) -> None:
     """Sign new tokens with a new key; tokens signed with the old one work until they expire."""
     with _auth(db) as auth:
         kid = auth.rotate_signing_key()
@@ -127,16 +120,16 @@ def _auth(database_url: str | None) -> Iterator[AuthService]:
         settings = load_settings(database_url=database_url)
         engine = connect(settings.database_url)
     except (InvalidInput, ValidationError) as error:
-        _fail(str(error))
+        fail(str(error))
     try:
         upgrade(engine)
         yield AuthService(engine, settings)
     except (ClientNotFound, ClientRevoked) as error:
-        _fail(str(error.args[0]))
+        fail(str(error.args[0]))
     except InvalidInput as error:
-        _fail(f"invalid {error.field or 'input'}: {error.message}")
+        fail(f"invalid {error.field or 'input'}: {error.message}")
     except SQLAlchemyError as error:
-        _fail(f"database error: {error.__class__.__name__}: {error.args[0] if error.args else ''}")
+        fail(f"database error: {error.__class__.__name__}: {error.args[0] if error.args else ''}")
     finally:
         engine.dispose()
 
@@ -148,8 +141,3 @@ def _scope_list(text: str) -> list[str]:
 
 def _when(microseconds: int) -> str:
     return (_EPOCH + timedelta(microseconds=microseconds)).strftime("%Y-%m-%d %H:%M")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"adhere: {message}", err=True)
-    raise typer.Exit(code=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -19,20 +19,13 @@ from adhere.bootstrap import build, command_context
 from adhere.config import Settings, load_settings
 from adhere.domain.errors import InvalidInput
 from adhere.entrypoints.api.app import create_app
+from adhere.entrypoints.cli_options import DatabaseOption, fail
 from adhere.service.scenario_import import import_scenario
 from adhere.service.schedules import replace_schedules
 
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 import_app = typer.Typer(help="Import data into the database.", no_args_is_help=True)
 
-_Database = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL. Default: ADHERE_DATABASE_URL, adhere.toml, or sqlite:///./adhere.db.",
-        show_default=False,
-    ),
-]
 _Config = Annotated[
     Path | None,
     typer.Option("--config", help="A TOML settings file (default: ./adhere.toml if present)."),
@@ -42,7 +35,7 @@ _Config = Annotated[
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    db: _Database = None,
+    db: DatabaseOption = None,
     config: _Config = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -52,7 +45,7 @@ def serve(
     try:
         container = build(settings)
     except InvalidInput as error:
-        _fail(str(error))
+        fail(str(error))
     if not container.auth.list_clients():
         typer.echo(
             "No OAuth client exists yet. Create the first admin client with:\n"
@@ -72,20 +65,20 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(db: _Database = None, config: _Config = None) -> None:
+def db_upgrade(db: DatabaseOption = None, config: _Config = None) -> None:
     """Apply every database migration not yet applied."""
     settings = _settings(config, database_url=db)
     try:
         upgrade(connect(settings.database_url))
     except InvalidInput as error:
-        _fail(str(error))
+        fail(str(error))
     typer.echo(f"database at {settings.database_url} is up to date")
 
 
 @import_app.command("scenario")
 def import_scenario_command(
     file: Annotated[Path, typer.Argument(help="An adhere-scenario/1 JSON file.")],
-    db: _Database = None,
+    db: DatabaseOption = None,
     config: _Config = None,
 ) -> None:
     """Load a scenario's unit, codes, teams, agents, schedules, explanations and events.
@@ -102,7 +95,7 @@ def import_scenario_command(
                 ctx, scenario, progress=lambda n: progress.update(task, completed=n)
             )
         except InvalidInput as error:
-            _fail(f"{file}: {error}")
+            fail(f"{file}: {error}")
     typer.echo(
         f"imported {summary.agents} agents, {summary.activities} activities, "
         f"{summary.explanations} explanations, {summary.events_accepted} events "
@@ -115,7 +108,7 @@ def import_schedules_command(
     file: Annotated[
         Path, typer.Argument(help='JSON ({"schedules": [...]}) or CSV (by the .csv suffix).')
     ],
-    db: _Database = None,
+    db: DatabaseOption = None,
     config: _Config = None,
 ) -> None:
     """Replace agents' schedules from a file, all or nothing.
@@ -136,7 +129,7 @@ def import_schedules_command(
                 ctx, replacements, progress=lambda n: progress.update(task, completed=n)
             )
         except InvalidInput as error:
-            _fail(f"{file}: {error} (nothing was imported)")
+            fail(f"{file}: {error} (nothing was imported)")
     typer.echo(f"replaced {len(replacements)} schedules with {activities} activities")
 
 
@@ -146,20 +139,20 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        _fail(f"invalid setting {field}: {first['msg']}")
+        fail(f"invalid setting {field}: {first['msg']}")
     except (OSError, ValueError) as error:
-        _fail(f"cannot read settings: {error}")
+        fail(f"cannot read settings: {error}")
 
 
 def _read(file: Path, parse: Any) -> Any:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read {file}: {error}")
+        fail(f"cannot read {file}: {error}")
     try:
         return parse(text)
     except InvalidInput as error:
-        _fail(f"{file}: {error}")
+        fail(f"{file}: {error}")
 
 
 def _parsed(file: Path, parse: Any) -> Any:
@@ -181,8 +174,3 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         transient=True,
     )
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"adhere: {message}", err=True)
-    raise typer.Exit(code=2)

@@ -61,7 +61,8 @@ def snapshots(ctx: ServiceContext, query: HistoricalQuery) -> list[AgentSnapshot
     with ctx.store.reading() as tx:
         if query.agent_ids is not None:
             agent_ids = list(dict.fromkeys(query.agent_ids))
-            missing = [a for a in agent_ids if a not in tx.existing_agent_ids(agent_ids)]
+            known = tx.existing_agent_ids(agent_ids)
+            missing = [a for a in agent_ids if a not in known]
             if missing:
                 raise InvalidInput(
                     f"unknown agent{'s' if len(missing) > 1 else ''} "

@@ -7,15 +7,18 @@ reason). Accepted events are committed before this returns, then applied to the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from adhere.adapters.scenario_format import parse_event
 from adhere.domain.agent_state import AgentEvent
 from adhere.domain.errors import InvalidInput
 from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
 from adhere.service.context import ServiceContext
+
+_Item = TypeVar("_Item")
 
 
 class Outcome(StrEnum):
@@ -35,7 +38,18 @@ class EventResult:
 
 
 def ingest_events(ctx: ServiceContext, items: Sequence[object]) -> list[EventResult]:
-    """Validate, store and apply a batch; see the module docstring for the outcomes."""
+    """Validate, store and apply a batch of JSON events; see the module docstring."""
+    return _ingest(ctx, items, parse_event)
+
+
+def ingest_parsed(ctx: ServiceContext, events: Sequence[AgentEvent]) -> list[EventResult]:
+    """The same for events already parsed (an imported scenario)."""
+    return _ingest(ctx, events, lambda event: event)
+
+
+def _ingest(
+    ctx: ServiceContext, items: Sequence[_Item], parse: Callable[[_Item], AgentEvent]
+) -> list[EventResult]:
     if len(items) > ctx.limits.max_batch:
         raise InvalidInput(
             f"a batch holds at most {ctx.limits.max_batch} events, this one {len(items)}",
@@ -46,10 +60,14 @@ def ingest_events(ctx: ServiceContext, items: Sequence[object]) -> list[EventRes
     parsed: list[tuple[int, AgentEvent]] = []
     for index, item in enumerate(items):
         try:
-            event = parse_event(item)
-            _check_time(ctx, event.time, now)
+            event = parse(item)
         except InvalidInput as error:
             results[index] = _rejected(index, item, error)
+            continue
+        try:
+            _check_time(ctx, event.time, now)
+        except InvalidInput as error:
+            results[index] = _rejected(index, None, error, event)
             continue
         parsed.append((index, event))
     _store(ctx, parsed, results, now)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from adhere.adapters.scenario_format import render_event
 from adhere.domain.scenario import Scenario
 from adhere.domain.schedule import ScheduleReplacement
 from adhere.service.context import Limits, ServiceContext
 from adhere.service.explanations import create_explanation
-from adhere.service.ingestion import Outcome, ingest_events
+from adhere.service.ingestion import Outcome, ingest_parsed
 from adhere.service.organisation import put_activity_code, put_agent, put_management_unit, put_team
 from adhere.service.schedules import replace_schedules
 
@@ -64,9 +63,9 @@ def import_scenario(
         )
     history = replace(ctx, limits=Limits(lateness_micros=None, future_micros=None))
     accepted = duplicate = 0
-    events = [render_event(event) for event in scenario.events]
+    events = scenario.events
     for offset in range(0, len(events), _BATCH):
-        for result in ingest_events(history, events[offset : offset + _BATCH]):
+        for result in ingest_parsed(history, events[offset : offset + _BATCH]):
             accepted += result.outcome is Outcome.ACCEPTED
             duplicate += result.outcome is Outcome.DUPLICATE
         progress(accepted + duplicate)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+import json
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
-from adhere.domain.errors import InvalidInput
+from adhere.adapters.scenario_format import located
 from adhere.domain.instants import Instant, parse_instant
+from adhere.entrypoints.api.problems import Problem, invalid
 from adhere.service.context import ServiceContext
 
 if TYPE_CHECKING:
     from adhere.bootstrap import Container
-
-_T = TypeVar("_T")
 
 
 def container(request: Request) -> Container:
@@ -27,21 +26,36 @@ def context(request: Request) -> ServiceContext:
 
 
 def instant(value: str, field: str) -> Instant:
-    try:
-        return parse_instant(value)
-    except InvalidInput as error:
-        raise error.at(field) from None
-
-
-def located(field: str, parse: Callable[[], _T]) -> _T:
-    """Run `parse`, locating any InvalidInput under `field`."""
-    try:
-        return parse()
-    except InvalidInput as error:
-        raise error.at(field) from None
+    return located(field, lambda: parse_instant(value))
 
 
 def dumped(model: Any) -> dict[str, Any]:
     """A request model as the plain JSON the scenario parsers read (unset fields left out)."""
     result: dict[str, Any] = model.model_dump(exclude_none=True)
     return result
+
+
+async def body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_body(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError as error:
+        raise invalid("body", f"not valid JSON: {error}", 400) from None
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(413, "request.too_large", f"the body exceeds {limit} bytes")

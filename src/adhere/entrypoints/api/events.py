@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adhere.entrypoints.api import models
-from adhere.entrypoints.api.deps import context
+from adhere.entrypoints.api.deps import body, context, json_body
 from adhere.entrypoints.api.problems import Problem, invalid, invalid_fields
 from adhere.entrypoints.api.security import Principal, requires
 from adhere.service.context import ServiceContext
@@ -50,7 +49,7 @@ async def submit_events(
     with its field and reason; one bad event never sinks the others. If none is accepted or a
     duplicate, the answer is a 422 problem listing why.
     """
-    items = _items(await _json(request), ctx.limits.max_batch)
+    items = _items(json_body(await body(request, _MAX_BODY_BYTES)), ctx.limits.max_batch)
     results = await run_in_threadpool(ingest_events, ctx, items)
     counts = dict.fromkeys(Outcome, 0)
     for result in results:
@@ -73,21 +72,6 @@ async def submit_events(
     )
 
 
-async def _json(request: Request) -> Any:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > _MAX_BODY_BYTES:
-        raise _too_large()
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _MAX_BODY_BYTES:
-            raise _too_large()
-    try:
-        return json.loads(body)
-    except ValueError as error:
-        raise invalid("body", f"not valid JSON: {error}", 400) from None
-
-
 def _items(document: Any, max_batch: int) -> list[Any]:
     if isinstance(document, dict) and "events" in document:
         events = document["events"]
@@ -106,10 +90,6 @@ def _items(document: Any, max_batch: int) -> list[Any]:
     if isinstance(document, dict):
         return [document]
     raise invalid("body", 'must be an event object or {"events": [...]}')
-
-
-def _too_large() -> Problem:
-    return Problem(413, "request.too_large", f"the body exceeds {_MAX_BODY_BYTES} bytes")
 
 
 def _result(result: EventResult) -> dict[str, Any]:

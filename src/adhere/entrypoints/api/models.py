@@ -14,11 +14,13 @@ _ID = Field(min_length=1, max_length=128)
 Instant = str  # RFC 3339 with an offset; responses are UTC with Z
 
 
-class _Strict(BaseModel):
+class _Input(BaseModel):
+    """A request body: keys it does not define are ignored, as in scenario files."""
+
     model_config = ConfigDict(extra="ignore")
 
 
-class SettingsIn(_Strict):
+class SettingsIn(_Input):
     adherence_exception_threshold_seconds: float | None = None
     severe_alert_threshold_minutes: float | None = None
     adherence_target_percent: float | None = None
@@ -42,7 +44,7 @@ class Settings(BaseModel):
     presence_categories: dict[str, str]
 
 
-class ManagementUnitIn(_Strict):
+class ManagementUnitIn(_Input):
     name: str | None = Field(default=None, max_length=200)
     time_zone: str = Field(min_length=1, max_length=64, examples=["America/New_York"])
     settings: SettingsIn | None = None
@@ -55,7 +57,7 @@ class ManagementUnit(BaseModel):
     settings: Settings
 
 
-class TeamIn(_Strict):
+class TeamIn(_Input):
     name: str | None = Field(default=None, max_length=200)
     management_unit_id: str = _ID
 
@@ -66,7 +68,7 @@ class Team(BaseModel):
     management_unit_id: str
 
 
-class AgentIn(_Strict):
+class AgentIn(_Input):
     name: str | None = Field(default=None, max_length=200)
     management_unit_id: str = _ID
     team_id: str | None = Field(default=None, min_length=1, max_length=128)
@@ -83,7 +85,7 @@ class Agent(BaseModel):
     external_ids: dict[str, str]
 
 
-class ActivityCodeIn(_Strict):
+class ActivityCodeIn(_Input):
     name: str | None = Field(default=None, max_length=200)
     category: str = Field(examples=["OnQueueWork", "Break", "Meal"])
     secondary_presence_id: str | None = Field(default=None, min_length=1, max_length=128)
@@ -98,7 +100,7 @@ class ActivityCode(BaseModel):
     active: bool
 
 
-class ActivityIn(_Strict):
+class ActivityIn(_Input):
     start: Instant
     end: Instant | None = None
     length_minutes: float | None = None
@@ -112,7 +114,7 @@ class Activity(BaseModel):
     activity_code_id: str
 
 
-class ScheduleIn(_Strict):
+class ScheduleIn(_Input):
     """Replace the agent's activities inside ``[start, end)``; ones straddling an edge are cut."""
 
     start: Instant
@@ -129,7 +131,7 @@ class ScheduleImportItem(ScheduleIn):
     agent_id: str = _ID
 
 
-class ScheduleImportIn(_Strict):
+class ScheduleImportIn(_Input):
     schedules: list[ScheduleImportItem] = Field(max_length=100_000)
 
 
@@ -194,7 +196,7 @@ class LiveAdherenceList(BaseModel):
     items: list[LiveAdherence]
 
 
-class HistoricalQueryIn(_Strict):
+class HistoricalQueryIn(_Input):
     agent_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
     management_unit_id: str | None = None
     team_id: str | None = None
@@ -265,7 +267,7 @@ class JobOut(BaseModel):
     error: str | None = None
 
 
-class ExplanationIn(_Strict):
+class ExplanationIn(_Input):
     agent_id: str = _ID
     start: Instant
     length_minutes: float
@@ -273,7 +275,7 @@ class ExplanationIn(_Strict):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-class ExplanationDecisionIn(_Strict):
+class ExplanationDecisionIn(_Input):
     notes: str | None = Field(default=None, max_length=2000)
 
 

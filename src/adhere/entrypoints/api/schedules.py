@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,7 +14,7 @@ from adhere.adapters.schedule_files import (
     parse_replacement,
 )
 from adhere.entrypoints.api import models
-from adhere.entrypoints.api.deps import context, dumped, instant
+from adhere.entrypoints.api.deps import body, context, dumped, instant, json_body
 from adhere.entrypoints.api.problems import Problem, invalid
 from adhere.entrypoints.api.security import Principal, requires
 from adhere.service import organisation
@@ -92,27 +91,20 @@ async def import_schedules(
     _: Principal = requires("schedule:agent:write"),
 ) -> dict[str, Any]:
     """Replace many schedules at once, all or nothing."""
-    body = await request.body()
-    if len(body) > _MAX_IMPORT_BYTES:
-        raise Problem(413, "request.too_large", f"at most {_MAX_IMPORT_BYTES} bytes")
+    content = await body(request, _MAX_IMPORT_BYTES)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    text = _text(body)
     if media == "text/csv":
-        replacements = parse_csv_schedules(text)
+        replacements = parse_csv_schedules(_text(content))
     elif media in {"application/json", ""}:
-        try:
-            document = json.loads(text)
-        except ValueError as error:
-            raise invalid("body", f"not valid JSON: {error}", 400) from None
-        replacements = parse_json_schedules(document)
+        replacements = parse_json_schedules(json_body(content))
     else:
         raise Problem(415, "request.media_type", "send application/json or text/csv")
     activities = await run_in_threadpool(replace_schedules, ctx, replacements)
     return {"schedules": len(replacements), "activities": activities}
 
 
-def _text(body: bytes) -> str:
+def _text(content: bytes) -> str:
     try:
-        return body.decode("utf-8")
+        return content.decode("utf-8")
     except UnicodeDecodeError:
         raise invalid("body", "is not UTF-8 text", 400) from None
