@@ -57,7 +57,7 @@ class Container:
         self.database.dispose()
 
     def reload(self) -> int:
-        with self.live.lock:
+        with self.context.exclusive():
             replayed = rebuild(self.live, self.context.store, self.context.clock())
         _log.info("live state rebuilt from %d stored events", replayed)
         return replayed

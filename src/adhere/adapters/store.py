@@ -228,59 +228,63 @@ class StoreTransaction:
         """
         if not new:
             return set()
-        rows = [
-            {
-                "agent_id": e.agent_id,
-                "event_id": e.id,
-                "time_us": e.time,
-                "kind": e.kind.value,
-                "system_presence": e.system_presence,
-                "secondary_presence_id": e.secondary_presence_id,
-                "routing_status": e.routing_status,
-                "queue_ids": None if e.queue_ids is None else list(e.queue_ids),
-                "received_us": received_us,
-            }
-            for e in new
-        ]
         if self.connection.dialect.name == "postgresql":
-            return self._add_events_postgresql(rows)
-        return self._add_events_sqlite(rows)
+            return self._add_events_postgresql(new, received_us)
+        return self._add_events_sqlite(new, received_us)
 
-    def _add_events_sqlite(self, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
-        """Multi-row VALUES straight to the driver: SQLAlchemy's per-row parameter handling
-        cost as much as SQLite's own work (docs/benchmarks.md)."""
-        stored: set[tuple[str, str]] = set()
-        for offset in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-            chunk = rows[offset : offset + _SQLITE_ROWS_PER_INSERT]
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-            parameters = tuple(
+    def _add_events_sqlite(
+        self, new: Sequence[AgentEvent], received_us: Instant
+    ) -> set[tuple[str, str]]:
+        """Multi-row VALUES straight to the driver (SQLAlchemy's per-row parameter handling
+        cost as much as SQLite's own work), and no RETURNING: each returned row is a step that
+        gives up and takes back the GIL. The write lock is ours (BEGIN IMMEDIATE), so the rows
+        numbered after the largest `seq` before the insert are exactly the ones it stored."""
+        before = self.connection.exec_driver_sql("SELECT max(seq) FROM events").scalar()
+        inserted = 0
+        for offset in range(0, len(new), _SQLITE_ROWS_PER_INSERT):
+            chunk = new[offset : offset + _SQLITE_ROWS_PER_INSERT]
+            values = ", ".join([_SQLITE_EVENT_VALUES] * len(chunk))
+            parameters = [
                 value
-                for row in chunk
+                for e in chunk
                 for value in (
-                    row["agent_id"],
-                    row["event_id"],
-                    row["time_us"],
-                    row["kind"],
-                    row["system_presence"],
-                    row["secondary_presence_id"],
-                    row["routing_status"],
-                    None if row["queue_ids"] is None else json.dumps(row["queue_ids"]),
-                    row["received_us"],
+                    e.agent_id,
+                    e.id,
+                    e.time,
+                    e.kind.value,
+                    e.system_presence,
+                    e.secondary_presence_id,
+                    e.routing_status,
+                    None if e.queue_ids is None else json.dumps(e.queue_ids),
+                    received_us,
                 )
-            )
-            found = self.connection.exec_driver_sql(
-                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {values} "
-                "ON CONFLICT DO NOTHING RETURNING agent_id, event_id",
-                parameters,
-            )
-            stored.update((agent_id, event_id) for agent_id, event_id in found)
-        return stored
+            ]
+            inserted += self.connection.exec_driver_sql(
+                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING",
+                tuple(parameters),
+            ).rowcount
+        if inserted == len(new):
+            return {(e.agent_id, e.id) for e in new}
+        found = self.connection.exec_driver_sql(
+            "SELECT agent_id, event_id FROM events WHERE seq > ?", (before or 0,)
+        )
+        return {(agent_id, event_id) for agent_id, event_id in found}
 
-    def _add_events_postgresql(self, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    def _add_events_postgresql(
+        self, new: Sequence[AgentEvent], received_us: Instant
+    ) -> set[tuple[str, str]]:
         """One statement over arrays: a multi-row VALUES of 9,000 parameters is 2-3x slower."""
-        columns: dict[str, Any] = {name: [row[name] for row in rows] for name in _EVENT_ARRAYS}
-        columns["queue_ids"] = [None if q is None else json.dumps(q) for q in columns["queue_ids"]]
-        columns["received_us"] = rows[0]["received_us"]
+        columns: dict[str, Any] = {
+            "agent_id": [e.agent_id for e in new],
+            "event_id": [e.id for e in new],
+            "time_us": [e.time for e in new],
+            "kind": [e.kind.value for e in new],
+            "system_presence": [e.system_presence for e in new],
+            "secondary_presence_id": [e.secondary_presence_id for e in new],
+            "routing_status": [e.routing_status for e in new],
+            "queue_ids": [None if e.queue_ids is None else json.dumps(e.queue_ids) for e in new],
+            "received_us": received_us,
+        }
         found = self.connection.execute(_POSTGRESQL_EVENTS_INSERT, columns)
         return {(row.agent_id, row.event_id) for row in found}
 
@@ -358,17 +362,8 @@ _EVENT_COLUMNS = (
     "routing_status, queue_ids, received_us"
 )
 _SQLITE_ROWS_PER_INSERT = 1_000  # 9 parameters a row, under SQLite's 32,766
+_SQLITE_EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-_EVENT_ARRAYS = (
-    "agent_id",
-    "event_id",
-    "time_us",
-    "kind",
-    "system_presence",
-    "secondary_presence_id",
-    "routing_status",
-    "queue_ids",
-)
 _POSTGRESQL_EVENTS_INSERT = text(
     """
     INSERT INTO events (agent_id, event_id, time_us, kind, system_presence,

@@ -26,6 +26,21 @@ class Limits:
     max_batch: int = 10_000
 
 
+class Write:
+    """One write in progress: its transaction, and what to apply to the live engine after it
+    commits (nothing is applied if it does not)."""
+
+    __slots__ = ("_then", "tx")
+
+    def __init__(self, tx: StoreTransaction) -> None:
+        self.tx = tx
+        self._then: list[Callable[[LiveAdherence], None]] = []
+
+    def then(self, apply: Callable[[LiveAdherence], None]) -> None:
+        """Apply this to the live engine (in a server) once committed, in commit order."""
+        self._then.append(apply)
+
+
 @dataclass(slots=True)
 class ServiceContext:
     store: SqlStore
@@ -33,20 +48,42 @@ class ServiceContext:
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], Instant] = wall_clock
     announce_writes: bool = False  # a CLI tells the server its writes; the server needn't
-    _write_lock: threading.RLock = field(default_factory=threading.RLock)
+    _commit_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
-    def write(self, what: str) -> Iterator[StoreTransaction]:
-        """One write: committed to the store, then (still serialised) applied to the engine.
+    def write(self, what: str) -> Iterator[Write]:
+        """One write: committed to the store, then applied to the live engine.
 
-        The caller applies its change to `live` after this block, so both see writes in the
-        same order. The lock is the engine's own when there is one.
+        Writers commit one at a time. Each takes the engine's lock before it lets the next
+        writer commit, so the engine applies writes in commit order, while the next commit
+        (mostly the database's time, not Python's) overlaps this write's application.
         """
-        with self.store.transaction() as transaction:
-            yield transaction
-            if self.announce_writes:
-                transaction.record_change(what)
+        self._commit_lock.acquire()
+        try:
+            with self.store.transaction() as tx:
+                write = Write(tx)
+                yield write
+                if self.announce_writes:
+                    tx.record_change(what)
+            live = self.live
+            if live is None or not write._then:
+                return
+            live.lock.acquire()
+        finally:
+            self._commit_lock.release()
+        try:
+            for apply in write._then:
+                apply(live)
+        finally:
+            live.lock.release()
 
-    @property
-    def lock(self) -> threading.RLock:
-        return self.live.lock if self.live is not None else self._write_lock
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No write in progress, none applied but not yet in the engine: for a rebuild of the
+        live state from the store."""
+        with self._commit_lock:
+            if self.live is None:
+                yield
+                return
+            with self.live.lock:
+                yield

@@ -32,13 +32,11 @@ def create_explanation(
         status,
         kind,
     )
-    with ctx.lock:
-        with ctx.write("explanation") as tx:
-            require_agent(tx, agent_id)
-            tx.put_explanation(explanation, notes, ctx.clock())
-            stored = tx.explanation(explanation.id)
-        if ctx.live is not None:
-            ctx.live.put_explanation(explanation)
+    with ctx.write("explanation") as write:
+        require_agent(write.tx, agent_id)
+        write.tx.put_explanation(explanation, notes, ctx.clock())
+        stored = write.tx.explanation(explanation.id)
+        write.then(lambda live: live.put_explanation(explanation))
     assert stored is not None
     return stored
 
@@ -47,19 +45,16 @@ def set_status(
     ctx: ServiceContext, explanation_id: str, status: ExplanationStatus, notes: str | None = None
 ) -> StoredExplanation:
     """Approve, deny or reopen; approval turns the covered out-of-adherence time Explained."""
-    with ctx.lock:
-        with ctx.write("explanation") as tx:
-            found = tx.explanation(explanation_id)
-            if found is None:
-                raise NotFound("explanation", explanation_id)
-            old = found.explanation
-            changed = Explanation(
-                old.id, old.agent_id, old.start, old.length_minutes, status, old.type
-            )
-            tx.put_explanation(changed, notes if notes is not None else found.notes, ctx.clock())
-            stored = tx.explanation(explanation_id)
-        if ctx.live is not None:
-            ctx.live.put_explanation(changed)
+    with ctx.write("explanation") as write:
+        tx = write.tx
+        found = tx.explanation(explanation_id)
+        if found is None:
+            raise NotFound("explanation", explanation_id)
+        old = found.explanation
+        changed = Explanation(old.id, old.agent_id, old.start, old.length_minutes, status, old.type)
+        tx.put_explanation(changed, notes if notes is not None else found.notes, ctx.clock())
+        stored = tx.explanation(explanation_id)
+        write.then(lambda live: live.put_explanation(changed))
     assert stored is not None
     return stored
 

@@ -21,34 +21,33 @@ class NotFound(LookupError):
 
 def put_management_unit(ctx: ServiceContext, unit: ManagementUnit) -> bool:
     """Create or replace a unit; new settings re-evaluate its agents' past. True if created."""
-    with ctx.lock:
-        with ctx.write("management_unit") as tx:
-            created = tx.management_unit(unit.id) is None
-            codes = tx.activity_codes(unit.id)
-            _checked_classifier(unit, codes)
-            tx.put_management_unit(unit)
-        if ctx.live is not None:
-            ctx.live.configure_unit(unit, codes)
+    with ctx.write("management_unit") as write:
+        tx = write.tx
+        created = tx.management_unit(unit.id) is None
+        codes = tx.activity_codes(unit.id)
+        _checked_classifier(unit, codes)
+        tx.put_management_unit(unit)
+        write.then(lambda live: live.configure_unit(unit, codes))
     return created
 
 
 def put_activity_code(ctx: ServiceContext, unit_id: str, code: ActivityCode) -> bool:
     """Create or replace an activity code; a changed category re-evaluates the past."""
-    with ctx.lock:
-        with ctx.write("activity_code") as tx:
-            unit = require_unit(tx, unit_id)
-            codes = tx.activity_codes(unit_id)
-            created = all(existing.id != code.id for existing in codes)
-            codes = [existing for existing in codes if existing.id != code.id] + [code]
-            _checked_classifier(unit, codes)
-            tx.put_activity_code(unit_id, code)
-        if ctx.live is not None:
-            ctx.live.configure_unit(unit, codes)
+    with ctx.write("activity_code") as write:
+        tx = write.tx
+        unit = require_unit(tx, unit_id)
+        codes = tx.activity_codes(unit_id)
+        created = all(existing.id != code.id for existing in codes)
+        codes = [existing for existing in codes if existing.id != code.id] + [code]
+        _checked_classifier(unit, codes)
+        tx.put_activity_code(unit_id, code)
+        write.then(lambda live: live.configure_unit(unit, codes))
     return created
 
 
 def put_team(ctx: ServiceContext, team: Team) -> bool:
-    with ctx.lock, ctx.write("team") as tx:
+    with ctx.write("team") as write:
+        tx = write.tx
         require_unit(tx, team.management_unit_id, "management_unit_id")
         existing = tx.team(team.id)
         if existing is not None and existing.management_unit_id != team.management_unit_id:
@@ -62,12 +61,10 @@ def put_team(ctx: ServiceContext, team: Team) -> bool:
 
 
 def put_agent(ctx: ServiceContext, agent: Agent) -> bool:
-    with ctx.lock:
-        with ctx.write("agent") as tx:
-            existing = check_agent(tx, agent)
-            tx.put_agent(agent)
-        if ctx.live is not None:
-            ctx.live.add_agent(agent)
+    with ctx.write("agent") as write:
+        existing = check_agent(write.tx, agent)
+        write.tx.put_agent(agent)
+        write.then(lambda live: live.add_agent(agent))
     return existing is None
 
 

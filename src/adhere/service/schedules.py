@@ -9,6 +9,7 @@ from adhere.domain.adherence import Classifier
 from adhere.domain.errors import InvalidInput
 from adhere.domain.schedule import ScheduleReplacement, replaced_range
 from adhere.service.context import ServiceContext
+from adhere.service.live import LiveAdherence
 from adhere.service.organisation import require_agent, require_unit
 
 
@@ -21,22 +22,24 @@ def replace_schedules(
 
     An error names the replacement (``schedules[3]``) and, for overlaps, both activities.
     """
-    with ctx.lock:
-        with ctx.write("schedule") as tx:
-            classifiers: dict[str, Classifier] = {}
-            stored = 0
-            for index, item in enumerate(replacements):
-                try:
-                    stored += _replace(tx, item, classifiers)
-                except InvalidInput as error:
-                    if len(replacements) > 1:
-                        raise error.at(f"schedules[{index}]") from None
-                    raise
-                progress(index + 1)
-        if ctx.live is not None:
-            for item in replacements:
-                ctx.live.replace_schedule(item.agent_id, item.start, item.end, item.activities)
+    with ctx.write("schedule") as write:
+        classifiers: dict[str, Classifier] = {}
+        stored = 0
+        for index, item in enumerate(replacements):
+            try:
+                stored += _replace(write.tx, item, classifiers)
+            except InvalidInput as error:
+                if len(replacements) > 1:
+                    raise error.at(f"schedules[{index}]") from None
+                raise
+            progress(index + 1)
+        write.then(lambda live: _apply(live, replacements))
     return stored
+
+
+def _apply(live: LiveAdherence, replacements: Sequence[ScheduleReplacement]) -> None:
+    for item in replacements:
+        live.replace_schedule(item.agent_id, item.start, item.end, item.activities)
 
 
 def _replace(
