@@ -19,7 +19,13 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 
 def test_migrations_create_exactly_the_tables_the_code_uses(api: Api) -> None:
     with api.container.database.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), schema.metadata)
+        dialect = connection.dialect.name
+
+        def applies(_object: object, name: str | None, *_: object) -> bool:
+            return dialect == "postgresql" or name not in schema.POSTGRESQL_ONLY
+
+        context = MigrationContext.configure(connection, opts={"include_object": applies})
+        differences = compare_metadata(context, schema.metadata)
     assert differences == []
 
 

@@ -93,8 +93,12 @@ events = Table(
     Column("routing_status", String(40), nullable=True),
     Column("queue_ids", JSON(none_as_null=True), nullable=True),
     Column("received_us", BigInteger, nullable=False),
-    UniqueConstraint("agent_id", "event_id"),
+    # SQLite finds duplicates in memory instead: see adapters/event_keys.py.
+    UniqueConstraint("agent_id", "event_id").ddl_if(dialect="postgresql"),
 )
+
+POSTGRESQL_ONLY = frozenset({"uq_events_agent_id_event_id"})
+"""Constraints made on PostgreSQL only (`ddl_if` above, migration 0003)."""
 
 explanations = Table(
     "explanations",

@@ -18,6 +18,7 @@ from sqlalchemy import update as sql_update
 
 from adhere.adapters import schema
 from adhere.adapters.database import READ_ONLY
+from adhere.adapters.event_keys import EventKey, StoredEventKeys
 from adhere.adapters.scenario_format import parse_settings, render_settings
 from adhere.domain.agent_state import AgentEvent, EventKind
 from adhere.domain.categories import Category, Presence, Routing
@@ -41,11 +42,14 @@ class SqlStore:
     def __init__(self, engine: Engine, writer: str) -> None:
         self.engine = engine
         self.writer = writer  # recorded with each change, so a process can tell its own
+        self._event_keys = StoredEventKeys() if engine.dialect.name == "sqlite" else None
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
         with self.engine.begin() as connection:
-            yield StoreTransaction(connection, self.writer)
+            tx = StoreTransaction(connection, self.writer, self._event_keys)
+            yield tx
+        tx.committed()
 
     @contextmanager
     def reading(self) -> Iterator[StoreTransaction]:
@@ -54,7 +58,7 @@ class SqlStore:
             self.engine.connect().execution_options(**READ_ONLY) as connection,
             connection.begin(),
         ):
-            yield StoreTransaction(connection, self.writer)
+            yield StoreTransaction(connection, self.writer, None)
 
     def announced_changes(self) -> list[int]:
         """The changes other processes announced (`record_change`) and nobody handled yet."""
@@ -71,9 +75,20 @@ class SqlStore:
 
 
 class StoreTransaction:
-    def __init__(self, connection: Connection, writer: str) -> None:
+    def __init__(
+        self, connection: Connection, writer: str, event_keys: StoredEventKeys | None
+    ) -> None:
         self.connection = connection
         self.writer = writer
+        self._event_keys = event_keys
+        self._added: list[EventKey] = []  # events stored by this transaction (SQLite)
+        self._added_set: set[EventKey] = set()
+        self._top: int | None = None  # the largest seq in `events`, once known (SQLite)
+
+    def committed(self) -> None:
+        """Called by the store once this transaction has committed."""
+        if self._added and self._event_keys is not None and self._top is not None:
+            self._event_keys.committed(self._added, self._top)
 
     def record_change(self, what: str) -> None:
         """Tell a server on this database that its live state is stale (see `bootstrap`)."""
@@ -235,14 +250,22 @@ class StoreTransaction:
     def _add_events_sqlite(
         self, new: Sequence[AgentEvent], received_us: Instant
     ) -> set[tuple[str, str]]:
-        """Multi-row VALUES straight to the driver (SQLAlchemy's per-row parameter handling
-        cost as much as SQLite's own work), and no RETURNING: each returned row is a step that
-        gives up and takes back the GIL. The write lock is ours (BEGIN IMMEDIATE), so the rows
-        numbered after the largest `seq` before the insert are exactly the ones it stored."""
-        before = self.connection.exec_driver_sql("SELECT max(seq) FROM events").scalar()
-        inserted = 0
-        for offset in range(0, len(new), _SQLITE_ROWS_PER_INSERT):
-            chunk = new[offset : offset + _SQLITE_ROWS_PER_INSERT]
+        """Duplicates are decided by the stored keys in memory (adapters/event_keys.py), and
+        the rows go to the driver as multi-row VALUES: SQLAlchemy's per-row parameter handling
+        cost as much as SQLite's own work (docs/benchmarks.md)."""
+        keys = self._event_keys
+        assert keys is not None
+        if self._top is None:  # the first events of this transaction
+            self._top = keys.refresh(self.connection)
+        added, holds = self._added_set, keys.holds
+        fresh: list[AgentEvent] = []
+        for e in new:
+            key = (e.agent_id, e.id)
+            if key not in added and not holds(*key):
+                added.add(key)
+                fresh.append(e)
+        for offset in range(0, len(fresh), _SQLITE_ROWS_PER_INSERT):
+            chunk = fresh[offset : offset + _SQLITE_ROWS_PER_INSERT]
             values = ", ".join([_SQLITE_EVENT_VALUES] * len(chunk))
             parameters = [
                 value
@@ -259,16 +282,14 @@ class StoreTransaction:
                     received_us,
                 )
             ]
-            inserted += self.connection.exec_driver_sql(
-                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {values} ON CONFLICT DO NOTHING",
-                tuple(parameters),
-            ).rowcount
-        if inserted == len(new):
-            return {(e.agent_id, e.id) for e in new}
-        found = self.connection.exec_driver_sql(
-            "SELECT agent_id, event_id FROM events WHERE seq > ?", (before or 0,)
-        )
-        return {(agent_id, event_id) for agent_id, event_id in found}
+            self.connection.exec_driver_sql(
+                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES {values}", tuple(parameters)
+            )
+        if fresh:
+            self._top = self.connection.exec_driver_sql("SELECT max(seq) FROM events").scalar()
+        stored = [(e.agent_id, e.id) for e in fresh]
+        self._added += stored
+        return set(stored)
 
     def _add_events_postgresql(
         self, new: Sequence[AgentEvent], received_us: Instant

@@ -1,0 +1,64 @@
+"""Which (agent, event id) pairs the SQLite event log holds, kept in memory.
+
+A unique index over (agent_id, event_id) would decide duplicates for us, but events arrive in
+time order across thousands of agents, so every insert lands on a different page of that index
+and every commit writes each of those pages to the WAL: ten times the cost of the append itself
+(docs/benchmarks.md). The log is append-only and numbered (`seq`), and SQLite lets one writer at
+a time: so, inside a write transaction, the rows numbered after the last one this process has
+seen are exactly what other processes added since, and reading them makes the set current.
+
+PostgreSQL keeps its unique index instead: its writers are concurrent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from sqlalchemy import Connection
+
+EventKey = tuple[str, str]  # (agent id, event id)
+
+
+class StoredEventKeys:
+    """The keys committed to `events`, as of row `through`; shared by a store's transactions."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, set[str]] = {}
+        self._through = 0  # every row with a smaller or equal seq is in `_ids`
+        self._lock = threading.Lock()  # commits merge while the next writer refreshes
+
+    def refresh(self, connection: Connection) -> int:
+        """Take in rows others committed since; returns the largest seq stored now.
+
+        Call inside a write transaction, so that nobody adds rows before this one commits.
+        """
+        top = connection.exec_driver_sql("SELECT max(seq) FROM events").scalar() or 0
+        with self._lock:
+            if top > self._through:
+                rows = connection.exec_driver_sql(
+                    "SELECT agent_id, event_id FROM events WHERE seq > ? AND seq <= ?",
+                    (self._through, top),
+                )
+                self._add(rows)
+                self._through = top
+        return top
+
+    def holds(self, agent_id: str, event_id: str) -> bool:
+        ids = self._ids.get(agent_id)
+        return ids is not None and event_id in ids
+
+    def committed(self, keys: Iterable[EventKey], through: int) -> None:
+        """A transaction that stored `keys`, numbered up to `through`, has committed."""
+        with self._lock:
+            self._add(keys)
+            self._through = max(self._through, through)
+
+    def _add(self, keys: Iterable[EventKey]) -> None:
+        ids = self._ids
+        for agent_id, event_id in keys:
+            found = ids.get(agent_id)
+            if found is None:
+                ids[agent_id] = {event_id}
+            else:
+                found.add(event_id)
