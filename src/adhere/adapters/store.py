@@ -81,8 +81,7 @@ class StoreTransaction:
         self.connection = connection
         self.writer = writer
         self._event_keys = event_keys
-        self._added: list[EventKey] = []  # events stored by this transaction (SQLite)
-        self._added_set: set[EventKey] = set()
+        self._added: set[EventKey] = set()  # events stored by this transaction (SQLite)
         self._top: int | None = None  # the largest seq in `events`, once known (SQLite)
 
     def committed(self) -> None:
@@ -238,7 +237,8 @@ class StoreTransaction:
     def add_events(self, new: Sequence[AgentEvent], received_us: Instant) -> set[tuple[str, str]]:
         """Store the events whose (agent, id) is new; returns the pairs actually stored.
 
-        The database decides what is a duplicate (its unique key), so no other process can
+        What is stored decides what is a duplicate (on PostgreSQL its unique key, on SQLite
+        the stored keys brought up to date inside the write lock), so no other process can
         make an event count twice.
         """
         if not new:
@@ -257,12 +257,14 @@ class StoreTransaction:
         assert keys is not None
         if self._top is None:  # the first events of this transaction
             self._top = keys.refresh(self.connection)
-        added, holds = self._added_set, keys.holds
+        added, holds = self._added, keys.holds
         fresh: list[AgentEvent] = []
+        stored: set[EventKey] = set()
         for e in new:
             key = (e.agent_id, e.id)
-            if key not in added and not holds(*key):
+            if key not in added and not holds(e.agent_id, e.id):
                 added.add(key)
+                stored.add(key)
                 fresh.append(e)
         for offset in range(0, len(fresh), _SQLITE_ROWS_PER_INSERT):
             chunk = fresh[offset : offset + _SQLITE_ROWS_PER_INSERT]
@@ -287,9 +289,7 @@ class StoreTransaction:
             )
         if fresh:
             self._top = self.connection.exec_driver_sql("SELECT max(seq) FROM events").scalar()
-        stored = [(e.agent_id, e.id) for e in fresh]
-        self._added += stored
-        return set(stored)
+        return stored
 
     def _add_events_postgresql(
         self, new: Sequence[AgentEvent], received_us: Instant

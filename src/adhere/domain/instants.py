@@ -27,6 +27,27 @@ _RFC3339 = re.compile(
 
 def parse_instant(text: object) -> Instant:
     """Parse an RFC 3339 instant; one without an offset is ambiguous and rejected."""
+    if type(text) is str and text[-1:] == "Z":
+        # A feed stamps many events within the same second: parse its date and time once.
+        second = _UTC_SECONDS.get(text[:19])
+        if second is not None:
+            micros = _MILLISECONDS.get(text[19:-1])
+            if micros is not None:
+                return second + micros
+    instant = _parse_instant(text)
+    if type(text) is str and len(text) >= 20 and text[19] in ".Z" and text[-1] == "Z":
+        if len(_UTC_SECONDS) >= _UTC_SECONDS_KEPT:
+            _UTC_SECONDS.clear()
+        _UTC_SECONDS[text[:19]] = instant // MICROS_PER_SECOND * MICROS_PER_SECOND
+    return instant
+
+
+_UTC_SECONDS: dict[str, Instant] = {}  # "2026-03-29T08:00:00" -> its instant, for ...Z texts
+_UTC_SECONDS_KEPT = 4096
+_MILLISECONDS = {"": 0} | {f".{ms:03d}": ms * 1000 for ms in range(1000)}
+
+
+def _parse_instant(text: object) -> Instant:
     if not isinstance(text, str):
         raise InvalidInput(f"expected an RFC 3339 instant string, got {text!r}")
     match = _RFC3339.fullmatch(text)

@@ -7,6 +7,7 @@ reason). Accepted events are committed before this returns, then applied to the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -59,18 +60,19 @@ def _ingest(
     now = ctx.clock()
     results: list[EventResult | None] = [None] * len(items)
     parsed: list[tuple[int, AgentEvent]] = []
+    limits = ctx.limits
+    earliest = -math.inf if limits.lateness_micros is None else now - limits.lateness_micros
+    latest = math.inf if limits.future_micros is None else now + limits.future_micros
     for index, item in enumerate(items):
         try:
             event = parse(item)
         except InvalidInput as error:
             results[index] = _rejected(index, item, error)
             continue
-        try:
-            _check_time(ctx, event.time, now)
-        except InvalidInput as error:
-            results[index] = _rejected(index, None, error, event)
-            continue
-        parsed.append((index, event))
+        if earliest <= event.time <= latest:
+            parsed.append((index, event))
+        else:
+            results[index] = _rejected(index, None, _out_of_range(ctx, event.time, now), event)
     _store(ctx, parsed, results, now)
     done = [result for result in results if result is not None]
     assert len(done) == len(items)
@@ -100,7 +102,7 @@ def _store(
         for key, (index, event) in candidates.items():
             if key in stored:
                 accepted.append(event)
-                results[index] = _result(index, event, Outcome.ACCEPTED)
+                results[index] = EventResult(index, event.id, event.agent_id, _ACCEPTED)
             else:
                 results[index] = _result(index, event, Outcome.DUPLICATE)
         if accepted:
@@ -123,20 +125,24 @@ def _result(index: int, event: AgentEvent, outcome: Outcome) -> EventResult:
     return EventResult(index, event.id, event.agent_id, outcome)
 
 
-def _check_time(ctx: ServiceContext, time: Instant, now: Instant) -> None:
+_ACCEPTED = Outcome.ACCEPTED
+
+
+def _out_of_range(ctx: ServiceContext, time: Instant, now: Instant) -> InvalidInput:
+    """Why an event's time is refused: too far in the future, or older than the lateness limit."""
     limits = ctx.limits
     if limits.future_micros is not None and time > now + limits.future_micros:
-        raise InvalidInput(
+        return InvalidInput(
             f"{format_instant(time)} is more than {limits.future_micros // MICROS_PER_SECOND} s "
             f"in the future (server time {format_instant(now)})",
             "time",
         )
-    if limits.lateness_micros is not None and time < now - limits.lateness_micros:
-        raise InvalidInput(
-            f"{format_instant(time)} is older than the lateness limit of "
-            f"{limits.lateness_micros / (86_400 * MICROS_PER_SECOND):g} days",
-            "time",
-        )
+    assert limits.lateness_micros is not None
+    return InvalidInput(
+        f"{format_instant(time)} is older than the lateness limit of "
+        f"{limits.lateness_micros / (86_400 * MICROS_PER_SECOND):g} days",
+        "time",
+    )
 
 
 def _rejected(
