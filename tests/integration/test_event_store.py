@@ -9,6 +9,7 @@ import pytest
 from adhere.adapters.database import connect, upgrade
 from adhere.adapters.store import SqlStore
 from adhere.domain.agent_state import AgentEvent, EventKind
+from adhere.domain.categories import Presence, Routing
 from adhere.domain.organisation import Agent, ManagementUnit
 
 NOW = 1_780_000_000_000_000
@@ -89,3 +90,22 @@ def test_one_transaction_adding_twice_stores_each_id_once(
     with two.transaction() as tx:
         assert tx.add_events([event("e1"), event("e2"), event("e3")], NOW) == {("a1", "e3")}
     assert stored_ids(two) == [("a1", "e1"), ("a1", "e2"), ("a1", "e3")]
+
+
+def test_every_field_of_an_event_reads_back_as_stored(stores: tuple[SqlStore, SqlStore]) -> None:
+    one, _ = stores
+    full = AgentEvent(
+        "e-ü",
+        "a2",
+        NOW + 123_456,
+        EventKind.PRESENCE,
+        Presence.BUSY,
+        "meeting-7",
+        Routing.INTERACTING,
+        ("queue-1", "queue-2"),
+    )
+    sparse = AgentEvent("e2", "a1", -86_400_000_000, EventKind.LOGOUT)
+    with one.transaction() as tx:
+        tx.add_events([full, sparse], NOW)
+    with one.reading() as tx:
+        assert list(tx.events()) == [sparse, full]

@@ -13,9 +13,12 @@ PostgreSQL keeps its unique index instead: its writers are concurrent.
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
+
+from adhere.domain.agent_state import AgentEvent
 
 EventKey = tuple[str, str]  # (agent id, event id)
 
@@ -24,7 +27,7 @@ class StoredEventKeys:
     """The keys committed to `events`, as of row `through`; shared by a store's transactions."""
 
     def __init__(self) -> None:
-        self._ids: dict[str, set[str]] = {}
+        self._ids: defaultdict[str, set[str]] = defaultdict(set)
         self._through = 0  # every row with a smaller or equal seq is in `_ids`
         self._lock = threading.Lock()  # commits merge while the next writer refreshes
 
@@ -44,9 +47,24 @@ class StoredEventKeys:
                 self._through = top
         return top
 
-    def holds(self, agent_id: str, event_id: str) -> bool:
-        ids = self._ids.get(agent_id)
-        return ids is not None and event_id in ids
+    def new(
+        self, events: Iterable[AgentEvent], taken: set[EventKey]
+    ) -> tuple[list[AgentEvent], set[EventKey]]:
+        """The events whose key is neither stored nor in `taken` (the current transaction's),
+        the first of each key only; and their keys."""
+        fresh: list[AgentEvent] = []
+        keys: set[EventKey] = set()
+        stored = self._ids.get
+        for event in events:
+            agent_id, event_id = event.agent_id, event.id
+            key = (agent_id, event_id)
+            if key in keys or key in taken:
+                continue
+            ids = stored(agent_id)
+            if ids is None or event_id not in ids:
+                keys.add(key)
+                fresh.append(event)
+        return fresh, keys
 
     def committed(self, keys: Iterable[EventKey], through: int) -> None:
         """A transaction that stored `keys`, numbered up to `through`, has committed."""
@@ -57,8 +75,4 @@ class StoredEventKeys:
     def _add(self, keys: Iterable[EventKey]) -> None:
         ids = self._ids
         for agent_id, event_id in keys:
-            found = ids.get(agent_id)
-            if found is None:
-                ids[agent_id] = {event_id}
-            else:
-                found.add(event_id)
+            ids[agent_id].add(event_id)
