@@ -23,10 +23,11 @@ b. login-to-readable: under a steady background load (`--bg-rate` events/s in ba
    the time from sending the POST to receiving the first read that shows it, p50/p99 over
    `--logins` logins.
 
-Event timing (a): ``--timing replay`` (default) replays the generated day with its own spacing,
-shifted so that it ends a minute before the run starts: every event is then behind the server's
-clock, as when a connector catches up. ``--timing live`` stamps the events, in the same order,
-into the coming minutes, as a live feed's events are (each is after the server's clock).
+Event timing (a): ``--timing live`` (default: the sustained load of a real-time feed) stamps the
+generated day's events, in their order, into the coming minutes, each after the server's clock.
+``--timing replay`` keeps the day's own spacing, shifted so that it ends a minute before the
+run starts: every event is then behind the server's clock, as when a connector backfills a day,
+and each one is a correction of adherence already reported (the engine's slow path).
 The background of b is always live: each batch is stamped with the wall clock when it is sent.
 
 CPU is reported in cores for the server process, this process and the rest of the machine
@@ -988,7 +989,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "as many as the steady window takes, up to the generated day)",
     )
     parser.add_argument("--connections", type=int, default=2, help="a: connections (2)")
-    parser.add_argument("--timing", choices=("replay", "live"), default="replay")
+    parser.add_argument("--timing", choices=("live", "replay"), default="live")
     parser.add_argument("--logins", type=int, default=250, help="b: logins, one agent each")
     parser.add_argument("--login-rate", type=float, default=15, help="b: logins per second")
     parser.add_argument("--bg-rate", type=float, default=1000, help="b: background events/s")
