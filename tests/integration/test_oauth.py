@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Annotated, Any
 
 import pytest
 import typer
-import uvicorn
 from argon2 import PasswordHasher
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
@@ -36,6 +32,7 @@ from adhere.entrypoints.api.security import Principal, requires
 from adhere.entrypoints.cli_clients import clients_app, keys_app
 from adhere.service.auth import KNOWN_SCOPES, AuthService
 from tests.conftest import fresh_postgres_database
+from tests.http_server import serving
 
 ISSUER = "http://adhere.test:8000"
 LIFETIME = 600
@@ -774,26 +771,6 @@ def test_openapi_declares_each_routes_scope_and_the_client_credentials_flow(app:
 
 
 # --- interoperability: Authlib as the client -------------------------------------------------
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """The app on a real HTTP server in a thread, on a free port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def test_authlib_fetches_a_token_and_calls_a_protected_route(
