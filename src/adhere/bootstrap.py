@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import ipaddress
 import logging
 import os
 import socket
@@ -20,6 +21,8 @@ from adhere.service.context import Limits, ServiceContext
 from adhere.service.jobs import JobRunner
 from adhere.service.live import LiveAdherence
 from adhere.service.replay import rebuild
+from adhere.service.webhook_dispatch import Dispatcher
+from adhere.service.webhooks import WebhookPolicy
 
 _log = logging.getLogger("adhere")
 
@@ -30,6 +33,7 @@ class Container:
     database: Engine
     auth: AuthService
     context: ServiceContext
+    webhooks: WebhookPolicy
     jobs: JobRunner = field(default_factory=JobRunner)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -45,8 +49,13 @@ class Container:
         announced = store.announced_changes()  # writes made while no server ran
         self.reload()
         store.forget_changes(announced)
-        for target in (self._tick, self._sync):
-            thread = threading.Thread(target=target, name=f"adhere{target.__name__}", daemon=True)
+        dispatcher = Dispatcher(store, self.webhooks, self.context.clock)
+        for name, target in (
+            ("adhere-clock", self._tick),
+            ("adhere-sync", self._sync),
+            ("adhere-webhooks", lambda: dispatcher.run(self._stopping)),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -110,7 +119,22 @@ def build(settings: Settings) -> Container:
         max_batch=settings.max_batch_events,
     )
     context = ServiceContext(store, LiveAdherence(), limits)
-    return Container(settings, store.engine, AuthService(store.engine, settings), context)
+    auth = AuthService(store.engine, settings)
+    return Container(settings, store.engine, auth, context, webhook_policy(settings))
+
+
+def webhook_policy(settings: Settings) -> WebhookPolicy:
+    return WebhookPolicy(
+        allowed_networks=tuple(
+            ipaddress.ip_network(network, strict=False)
+            for network in settings.webhook_allowed_networks
+        ),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        concurrency_per_endpoint=settings.webhook_concurrency_per_endpoint,
+        disable_after_micros=round(
+            settings.webhook_disable_after_days * 86_400 * MICROS_PER_SECOND
+        ),
+    )
 
 
 def command_context(database_url: str) -> ServiceContext:

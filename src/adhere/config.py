@@ -5,9 +5,10 @@ A command-line option wins over all three (`adhere serve --db …`).
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,11 +39,25 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the server looks for writes made by other processes (the CLI).",
     )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Private networks webhooks may reach (CIDR, e.g. 10.0.0.0/8); none by default",
+    )
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=100)
+    webhook_disable_after_days: float = Field(default=5, gt=0, le=60)
     historical_job_threshold_events: int = Field(
         default=300_000,
         ge=0,
         description="A historical query over more events than this runs as a job.",
     )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a ValueError names the bad one
+        return value
 
     @property
     def token_issuer(self) -> str:

@@ -19,6 +19,7 @@ ALL_SCOPES = [
     "adherence:read",
     "schedule:agent:read",
     "schedule:agent:write",
+    "webhooks:manage",
     "admin",
 ]
 

@@ -156,6 +156,47 @@ revoked_tokens = Table(
     Column("expires_us", BigInteger, nullable=False),
 )
 
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("topics", JSON, nullable=False),  # a list of topic names
+    Column("description", String(500), nullable=True),
+    Column("secret", String(200), nullable=False),  # "whsec_" + base64, signs every delivery
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text, nullable=True),
+    Column("failing_since_us", BigInteger, nullable=True),  # first failure of the current run
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),  # webhook-id: stable across retries
+    Column("topic", String(100), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),  # the exact JSON text that is signed and sent
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("endpoint_id", _ID, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("message_seq", _SERIAL, ForeignKey("webhook_messages.seq"), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_us", BigInteger, nullable=True),  # when pending
+    Column("last_status", Integer, nullable=True),  # the endpoint's last HTTP status
+    Column("last_error", Text, nullable=True),
+    Column("updated_us", BigInteger, nullable=False),
+    Index("ix_webhook_deliveries_status_next_attempt_us", "status", "next_attempt_us"),
+    Index("ix_webhook_deliveries_endpoint_id_status", "endpoint_id", "status"),
+)
+
 __all__ = [
     "activity_codes",
     "agents",
@@ -169,4 +210,7 @@ __all__ = [
     "schedule_activities",
     "signing_keys",
     "teams",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_messages",
 ]

@@ -21,6 +21,7 @@ from adhere.adapters import schema
 from adhere.adapters.database import READ_ONLY
 from adhere.adapters.event_keys import EventKey, StoredEventKeys
 from adhere.adapters.scenario_format import parse_settings, render_settings
+from adhere.adapters.webhook_store import WebhookRecords
 from adhere.domain.agent_state import AgentEvent, EventKind
 from adhere.domain.categories import Category, Presence, Routing
 from adhere.domain.explanations import Explanation, ExplanationStatus, ExplanationType
@@ -84,6 +85,10 @@ class StoreTransaction:
         self._event_keys = event_keys
         self._added: set[EventKey] = set()  # events stored by this transaction (SQLite)
         self._top: int | None = None  # the largest seq in `events`, once known (SQLite)
+
+    @property
+    def webhooks(self) -> WebhookRecords:
+        return WebhookRecords(self.connection)
 
     def committed(self) -> None:
         """Called by the store once this transaction has committed."""

@@ -19,6 +19,7 @@ from adhere.domain.agent_state import AgentEvent
 from adhere.domain.errors import InvalidInput
 from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
 from adhere.service.context import ServiceContext
+from adhere.service.webhooks import publish_events
 
 _Item = TypeVar("_Item")
 
@@ -106,6 +107,9 @@ def _store(
             else:
                 results[index] = _result(index, event, Outcome.DUPLICATE)
         if accepted:
+            publish_events(
+                write.tx, accepted, now
+            )  # in this transaction: nothing announced is lost
             write.then(lambda live: live.ingest(accepted))
 
 

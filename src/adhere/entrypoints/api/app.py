@@ -23,6 +23,7 @@ from adhere.entrypoints.api import (
     problems,
 )
 from adhere.entrypoints.api import schedules as schedule_routes
+from adhere.entrypoints.api import webhooks as webhook_routes
 from adhere.service.organisation import NotFound
 
 _DESCRIPTION = """Real-time schedule adherence for contact centers.
@@ -55,7 +56,15 @@ def create_app(container: Container) -> FastAPI:
         return problems.not_found(error.what, error.identifier).response()
 
     app.add_exception_handler(NotFound, on_not_found)
-    for module in (oauth, organisation, schedule_routes, events, adherence, explanations):
+    for module in (
+        oauth,
+        organisation,
+        schedule_routes,
+        events,
+        adherence,
+        explanations,
+        webhook_routes,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["service"], include_in_schema=False)

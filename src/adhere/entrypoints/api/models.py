@@ -309,3 +309,72 @@ class ProblemOut(BaseModel):
     errors: list[dict[str, str]] | None = None
     required_scopes: list[str] | None = None
     granted_scopes: list[str] | None = None
+
+
+class TopicOut(BaseModel):
+    name: str
+    description: str
+    data_schema: dict[str, Any] = Field(description="JSON Schema of the message's `data`")
+
+
+class TopicList(BaseModel):
+    items: list[TopicOut]
+
+
+class WebhookIn(_Input):
+    url: str = Field(min_length=1, max_length=2000)
+    topics: list[str] = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class WebhookChangeIn(_Input):
+    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    topics: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    enabled: bool | None = None
+
+
+class Webhook(BaseModel):
+    id: str
+    url: str
+    topics: list[str]
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None
+    failing_since: Instant | None
+    created: Instant
+    updated: Instant
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="Signs every delivery (Standard Webhooks); shown only here")
+
+
+class WebhookList(BaseModel):
+    items: list[Webhook]
+
+
+class Delivery(BaseModel):
+    id: int
+    message_id: str = Field(description="The `webhook-id` header: the same on every attempt")
+    topic: str
+    message_created: Instant
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt: Instant | None
+    last_status: int | None
+    last_error: str | None
+    updated: Instant
+    payload: dict[str, Any]
+
+
+class DeliveryList(BaseModel):
+    items: list[Delivery]
+
+
+class ReplayIn(_Input):
+    since: Instant
+
+
+class ReplayResult(BaseModel):
+    replayed: int
