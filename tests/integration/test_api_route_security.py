@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from adhere.bootstrap import build
 from adhere.config import Settings
 from adhere.entrypoints.api.app import create_app
-from adhere.service.auth import AuthService
+from adhere.service.auth import KNOWN_SCOPES, AuthService
 from tests.conftest import fresh_postgres_database
 
-ALL = ("events:write", "adherence:read", "schedule:agent:read", "schedule:agent:write", "admin")
+ALL = KNOWN_SCOPES
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
