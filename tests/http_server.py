@@ -13,10 +13,12 @@ import uvicorn
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app on a real HTTP server in a thread, on a free port; yields its base URL."""
+def serving(app: Any, port: int = 0) -> Iterator[str]:
+    """The app on a real HTTP server in a thread, on `port` (a free one by default); yields
+    its base URL."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

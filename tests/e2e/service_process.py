@@ -33,6 +33,7 @@ ALL_SCOPES = (
     "adherence:read",
     "schedule:agent:read",
     "schedule:agent:write",
+    "webhooks:manage",
     "admin",
 )
 START_TIMEOUT_SECONDS = 30.0
@@ -97,7 +98,12 @@ def free_port() -> int:
 
 
 def start_server(
-    database_url: str, workdir: Path, *, port: int | None = None, attempts: int = 3
+    database_url: str,
+    workdir: Path,
+    *,
+    port: int | None = None,
+    attempts: int = 3,
+    settings: dict[str, str] | None = None,
 ) -> RunningServer:
     """`adhere serve` on `database_url`, answering /healthz.
 
@@ -106,7 +112,7 @@ def start_server(
     """
     workdir.mkdir(parents=True, exist_ok=True)
     for attempt in range(attempts):
-        server = _spawn(database_url, workdir, port or free_port())
+        server = _spawn(database_url, workdir, port or free_port(), settings or {})
         try:
             _wait_healthy(server)
         except ServerFailed:
@@ -128,9 +134,10 @@ def running_server(database_url: str, workdir: Path) -> Iterator[RunningServer]:
         server.stop()
 
 
-def _spawn(database_url: str, workdir: Path, port: int) -> RunningServer:
+def _spawn(database_url: str, workdir: Path, port: int, settings: dict[str, str]) -> RunningServer:
     # Only our settings: no ADHERE_* from the caller's environment, no adhere.toml (cwd).
     env = {key: value for key, value in os.environ.items() if not key.startswith("ADHERE_")}
+    env.update({f"ADHERE_{name.upper()}": value for name, value in settings.items()})
     log_path = workdir / f"server-{port}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
