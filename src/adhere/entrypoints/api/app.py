@@ -24,6 +24,7 @@ from adhere.entrypoints.api import (
 )
 from adhere.entrypoints.api import schedules as schedule_routes
 from adhere.entrypoints.api import webhooks as webhook_routes
+from adhere.entrypoints.api.nul_guard import RefuseNul
 from adhere.service.organisation import NotFound
 
 _DESCRIPTION = """Real-time schedule adherence for contact centers.
@@ -50,6 +51,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
+    app.add_middleware(RefuseNul)
 
     async def on_not_found(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, NotFound)
