@@ -11,6 +11,7 @@ import typer
 
 from adhere.domain.errors import InvalidInput
 from adhere.entrypoints.cli_clients import clients_app, keys_app
+from adhere.entrypoints.cli_doctor import doctor_app
 from adhere.entrypoints.cli_options import fail
 from adhere.entrypoints.cli_service import db_app, import_app, serve
 from adhere.service.evaluation import evaluate_document
@@ -57,6 +58,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
+app.add_typer(doctor_app, name="doctor")
 
 
 def main() -> None:
