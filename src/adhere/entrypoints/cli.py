@@ -14,6 +14,7 @@ from adhere.entrypoints.cli_clients import clients_app, keys_app
 from adhere.entrypoints.cli_doctor import doctor_app
 from adhere.entrypoints.cli_options import fail
 from adhere.entrypoints.cli_service import db_app, import_app, serve
+from adhere.entrypoints.cli_webhooks import webhooks_app
 from adhere.service.evaluation import evaluate_document
 
 app = typer.Typer(
@@ -59,6 +60,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(doctor_app, name="doctor")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def main() -> None:
