@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 import airspeed
-from jsonpath_ng.ext import parse as parse_path
 from jsonpath_ng.exceptions import JsonPathParserError
+from jsonpath_ng.ext import parse as parse_path
 
 from adhere.domain.errors import InvalidInput
 
