@@ -23,19 +23,12 @@ import httpx
 
 from adhere.adapters.database import connect, upgrade
 from adhere.config import Settings
-from adhere.service.auth import AuthService
+from adhere.service.auth import KNOWN_SCOPES, AuthService
 
 # The command installed beside the interpreter running the tests (the project's venv).
 _BESIDE = Path(sys.executable).with_name("adhere")
 ADHERE = str(_BESIDE) if _BESIDE.exists() else shutil.which("adhere") or "adhere"
-ALL_SCOPES = (
-    "events:write",
-    "adherence:read",
-    "schedule:agent:read",
-    "schedule:agent:write",
-    "webhooks:manage",
-    "admin",
-)
+ALL_SCOPES = KNOWN_SCOPES
 START_TIMEOUT_SECONDS = 30.0
 _POLL_SECONDS = 0.05
 

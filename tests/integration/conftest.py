@@ -13,15 +13,9 @@ from fastapi.testclient import TestClient
 from adhere.bootstrap import Container, build
 from adhere.config import Settings
 from adhere.entrypoints.api.app import create_app
+from adhere.service.auth import KNOWN_SCOPES
 
-ALL_SCOPES = [
-    "events:write",
-    "adherence:read",
-    "schedule:agent:read",
-    "schedule:agent:write",
-    "webhooks:manage",
-    "admin",
-]
+ALL_SCOPES = KNOWN_SCOPES
 
 
 @dataclass
@@ -43,8 +37,14 @@ class Api:
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
-    settings = Settings(database_url=database_url, clock_interval_seconds=0.05)
+def api_settings() -> dict[str, Any]:
+    """Settings beyond the defaults for the `api` fixture; a module overrides this to add some."""
+    return {}
+
+
+@pytest.fixture
+def api(database_url: str, api_settings: dict[str, Any]) -> Iterator[Api]:
+    settings = Settings(database_url=database_url, clock_interval_seconds=0.05, **api_settings)
     container = build(settings)
     with TestClient(create_app(container)) as client:
         yield Api(client, container)

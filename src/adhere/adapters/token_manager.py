@@ -109,7 +109,6 @@ class TokenManager:
         self._refreshing: dict[
             tuple[str, str, frozenset[str], str | None], asyncio.Task[AccessToken]
         ] = {}
-        self.requests_made = 0  # token requests sent, for operators and tests
 
     async def token(self, credentials: ClientCredentials) -> AccessToken:
         """A valid token for `credentials`, from the cache when it can be."""
@@ -183,7 +182,6 @@ class TokenManager:
             form["client_secret"] = credentials.client_secret
         else:
             auth = httpx.BasicAuth(credentials.client_id, credentials.client_secret)
-        self.requests_made += 1
         started = self._clock()
         try:
             response = await self._http.post(

@@ -112,14 +112,6 @@ class WebhookRecords:
             found += [_delivery(row) for row in self.connection.execute(query)]
         return found
 
-    def next_due(self) -> Instant | None:
-        """When the earliest pending delivery is due (None if there is none)."""
-        deliveries = schema.webhook_deliveries
-        query = select(deliveries.c.next_attempt_us).where(deliveries.c.status == _PENDING)
-        query = query.order_by(deliveries.c.next_attempt_us).limit(1)
-        found: Instant | None = self.connection.execute(query).scalar()
-        return found
-
     def record_attempt(
         self,
         seq: int,

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from adhere.adapters.scenario_format import located
 from adhere.bootstrap import command_context, webhook_policy
 from adhere.config import load_settings
 from adhere.domain.errors import InvalidInput
@@ -118,7 +119,9 @@ def replay(
             typer.echo(f"delivery {delivery} will be sent again")
         else:
             assert since is not None
-            count = webhooks.replay_since(ctx, webhook_id, _instant(since))
+            count = webhooks.replay_since(
+                ctx, webhook_id, located("since", lambda: parse_instant(since))
+            )
             typer.echo(f"{count} deliveries will be sent again")
 
 
@@ -136,13 +139,6 @@ def _status(text: str | None) -> DeliveryStatus | None:
         return DeliveryStatus(text)
     except ValueError:
         raise InvalidInput("must be pending, delivered or dead", "status") from None
-
-
-def _instant(text: str) -> int:
-    try:
-        return parse_instant(text)
-    except InvalidInput as error:
-        raise InvalidInput(error.message, "since") from None
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,14 +51,11 @@ class RefuseNul:
 def _in_target(scope: Scope) -> str | None:
     if "\x00" in scope.get("path", ""):
         return "path"
-    query = scope.get("query_string", b"")
-    if b"%00" in query or b"\x00" in query:
-        for pair in query.split(b"&"):
-            name, _, value = pair.partition(b"=")
-            if "\x00" in unquote(value.decode("latin-1")) or "\x00" in unquote(
-                name.decode("latin-1")
-            ):
-                return unquote(name.decode("latin-1")).replace("\x00", "") or "query"
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" in query or "\x00" in query:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if "\x00" in name + value:
+                return name.replace("\x00", "") or "query"
     return None
 
 
