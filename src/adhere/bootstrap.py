@@ -8,23 +8,35 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from adhere.adapters.database import connect, upgrade
+from adhere.adapters.loop_thread import LoopThread
+from adhere.adapters.sealing import Sealer
 from adhere.adapters.store import SqlStore
 from adhere.config import Settings
-from adhere.domain.instants import MICROS_PER_SECOND
+from adhere.domain.data_actions import DataAction
+from adhere.domain.instants import MICROS_PER_MINUTE, MICROS_PER_SECOND
+from adhere.domain.rules import RuleSpec
+from adhere.service.action_runner import ActionRunner
+from adhere.service.action_scopes import ScopeGuard
+from adhere.service.announcer import Announcer
 from adhere.service.auth import AuthService
 from adhere.service.context import Limits, ServiceContext
 from adhere.service.jobs import JobRunner
 from adhere.service.live import LiveAdherence
 from adhere.service.replay import rebuild
+from adhere.service.rule_worker import RuleWorker
+from adhere.service.scope_check import ScopeVerdict
 from adhere.service.webhook_dispatch import Dispatcher
 from adhere.service.webhooks import WebhookPolicy
 
 _log = logging.getLogger("adhere")
+_SCOPE_CHECK_SECONDS = 30.0  # an OpenAPI document and a token, each with its own timeout
 
 
 @dataclass
@@ -34,9 +46,15 @@ class Container:
     auth: AuthService
     context: ServiceContext
     webhooks: WebhookPolicy
+    sealer: Sealer  # opens and seals data action credentials
+    actions: ActionRunner  # runs data actions, in `automation`'s loop only
+    automation: LoopThread = field(default_factory=LoopThread)  # the loop for outbound work
     jobs: JobRunner = field(default_factory=JobRunner)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    announcer: Announcer | None = None  # publishes what the live engine learns
+    _rule_worker: RuleWorker | None = None  # runs in `automation`
+    _rules: Future[None] | None = None  # the worker's run
 
     @property
     def live(self) -> LiveAdherence:
@@ -54,15 +72,52 @@ class Container:
             ("adhere-clock", self._tick),
             ("adhere-sync", self._sync),
             ("adhere-webhooks", lambda: dispatcher.run(self._stopping)),
+            ("adhere-announcer", self._announce),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.automation.start()
+        self.automation.submit(self.actions.open()).result(timeout=10)
+        self._rule_worker = RuleWorker(store, self.actions, self.context.clock)
+        self._rules = self.automation.submit(self._rule_worker.run(self._stopping))
+
+    @property
+    def scope_guard(self) -> ScopeGuard:
+        """Scope checks before saving actions and rules, run in the automation loop."""
+
+        def run(check: Callable[[ActionRunner], Awaitable[ScopeVerdict]]) -> ScopeVerdict:
+            return self.automation.submit(check(self.actions)).result(_SCOPE_CHECK_SECONDS)
+
+        return ScopeGuard(self.context, self.sealer, run)
+
+    def rules_changed(self) -> None:
+        """A rule was saved or enabled: let the worker see it now, not at its next poll."""
+        worker = self._rule_worker
+        if worker is not None and self.automation.running:
+            self.automation.loop.call_soon_threadsafe(worker.wake)
+
+    def verify_rule(self, spec: RuleSpec) -> None:
+        self.scope_guard.check_rule(spec)
+
+    def verify_action(self, action: DataAction) -> None:
+        self.scope_guard.check_action(action)
 
     def stop(self) -> None:
         self._stopping.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._rules is not None:
+            try:
+                self._rules.result(timeout=30)
+            except Exception:
+                _log.exception("the workflow rules stopped with an error")
+        if self.automation.running:
+            try:
+                self.automation.submit(self.actions.close()).result(timeout=5)
+            except Exception:
+                _log.exception("closing the data actions' HTTP client failed")
+        self.automation.stop()
         self.jobs.shutdown()
         self.database.dispose()
 
@@ -83,6 +138,10 @@ class Container:
                     self.live.catch_up(self.context.clock())
             except Exception:  # keep ticking; the error is logged
                 _log.exception("advancing the clock failed")
+
+    def _announce(self) -> None:
+        if self.announcer is not None:
+            self.announcer.run(self._stopping)
 
     def _sync(self) -> None:
         """Notice writes by another process (an `adhere import` beside the server)."""
@@ -119,8 +178,26 @@ def build(settings: Settings) -> Container:
         max_batch=settings.max_batch_events,
     )
     context = ServiceContext(store, LiveAdherence(), limits)
+    after_minutes = settings.shift_start_missed_after_minutes
+    announcer = Announcer(context, round(after_minutes * MICROS_PER_MINUTE))
     auth = AuthService(store.engine, settings)
-    return Container(settings, store.engine, auth, context, webhook_policy(settings))
+    sealer = secret_sealer(settings)
+    return Container(
+        settings,
+        store.engine,
+        auth,
+        context,
+        webhook_policy(settings),
+        announcer=announcer,
+        sealer=sealer,
+        actions=ActionRunner(store, sealer),
+    )
+
+
+def secret_sealer(settings: Settings) -> Sealer:
+    """Seals data action credentials with ADHERE_SECRET_KEY, or the key in secret_key_file."""
+    key = None if settings.secret_key is None else settings.secret_key.get_secret_value()
+    return Sealer(key, settings.secret_key_file)
 
 
 def webhook_policy(settings: Settings) -> WebhookPolicy:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,10 +46,26 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
     webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=100)
     webhook_disable_after_days: float = Field(default=5, gt=0, le=60)
+    shift_start_missed_after_minutes: float = Field(
+        default=5,
+        ge=0,
+        le=24 * 60,
+        description="`shift.start.missed` is published when an agent is still Offline this "
+        "long after its scheduled working time began.",
+    )
     historical_job_threshold_events: int = Field(
         default=300_000,
         ge=0,
         description="A historical query over more events than this runs as a job.",
+    )
+    secret_key_file: Path = Field(
+        default=Path("adhere.key"),
+        description="The key sealing data action credentials (Fernet); created, mode 0600, "
+        "on first use. Relative to the working directory.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="The sealing key itself (ADHERE_SECRET_KEY); wins over secret_key_file.",
     )
 
     @field_validator("webhook_allowed_networks")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,6 +15,9 @@ from adhere.bootstrap import Container, build
 from adhere.config import Settings
 from adhere.entrypoints.api.app import create_app
 from adhere.service.auth import KNOWN_SCOPES
+from tests.http_server import serving
+from tests.integration.action_documents import PLATFORM_CLIENTS
+from tests.stand_ins.platform import Platform
 
 ALL_SCOPES = KNOWN_SCOPES
 
@@ -92,3 +96,39 @@ def setup_unit(admin: Caller, unit: str = "nyc", agents: tuple[str, ...] = ("lee
     for agent in agents:
         response = admin.put(f"/api/v1/agents/{agent}", json={"management_unit_id": unit})
         assert response.status_code in {200, 201}, response.text
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def platform() -> Platform:
+    """The OAuth-protected platform stand-in, with a `reader` and a `writer` client."""
+    return Platform(clients=dict(PLATFORM_CLIENTS))
+
+
+@pytest.fixture
+def platform_url(platform: Platform) -> Iterator[str]:
+    with serving(platform.app()) as base:
+        yield base
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+class Clock:
+    """A clock the test moves by hand: `now` in microseconds, from `CLOCK_START`."""
+
+    def __init__(self) -> None:
+        self.now = CLOCK_START
+
+    def __call__(self) -> int:
+        return self.now
+
+
+CLOCK_START = 1_780_000_000_000_000

@@ -158,3 +158,100 @@ def test_loopback_is_refused_unless_allowed(database_url: str) -> None:
         )
     assert response.status_code == 422
     assert "127.0.0.1" in response.json()["errors"][0]["message"]
+
+
+def test_a_filter_is_stored_returned_and_changed(admin: Caller) -> None:
+    on_queue = [{"path": "$.data.scheduled_category", "operator": "Equal", "value": "OnQueueWork"}]
+    created = admin.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/x", "topics": ["agent.login"], "filter": on_queue},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["filter"] == on_queue
+    webhook_id = created.json()["id"]
+    assert admin.get(f"/api/v1/webhooks/{webhook_id}").json()["filter"] == on_queue
+    exists = [{"path": "$.data.team_id", "operator": "Exists", "value": True}]
+    changed = admin.patch(f"/api/v1/webhooks/{webhook_id}", json={"description": "on queue"})
+    assert changed.json()["filter"] == on_queue  # untouched when not given
+    changed = admin.patch(f"/api/v1/webhooks/{webhook_id}", json={"filter": exists})
+    assert changed.json()["filter"] == exists
+    cleared = admin.patch(f"/api/v1/webhooks/{webhook_id}", json={"filter": None})
+    assert cleared.json()["filter"] is None
+    assert admin.get("/api/v1/webhooks").json()["items"][0]["filter"] is None
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ([{"path": "$.data.agent_id", "operator": "Like", "value": "l%"}], "filter[0].operator"),
+        ([{"path": "data.agent_id", "operator": "Equal", "value": "lee"}], "filter[0].path"),
+        (
+            [
+                {"path": "$.data.agent_id", "operator": "Equal", "value": "lee"},
+                {"path": "$.data.queue_ids", "operator": "In", "value": "sales"},
+            ],
+            "filter[1].value",
+        ),
+        (["$.data.agent_id"], "filter[0]"),
+    ],
+)
+def test_a_bad_filter_is_refused_naming_the_place(
+    admin: Caller, bad: list[object], field: str
+) -> None:
+    body = {"url": "http://127.0.0.1:9/x", "topics": ["agent.login"], "filter": bad}
+    response = admin.post("/api/v1/webhooks", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    webhook_id = admin.post(
+        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/x", "topics": ["agent.login"]}
+    ).json()["id"]
+    response = admin.patch(f"/api/v1/webhooks/{webhook_id}", json={"filter": bad})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_only_messages_that_pass_the_filter_are_delivered(
+    admin: Caller, receiver: Receiver, receiver_url: str
+) -> None:
+    setup_unit(admin, agents=("lee", "kim"))
+    start = now() - minutes(30)
+    schedule = {
+        "start": iso(start),
+        "end": iso(start + minutes(60)),
+        "activities": [{"start": iso(start), "length_minutes": 60, "activity_code_id": "oq"}],
+    }
+    assert admin.put("/api/v1/agents/kim/schedule", json=schedule).status_code == 200
+    on_queue = [{"path": "$.data.scheduled_category", "operator": "Equal", "value": "OnQueueWork"}]
+    response = admin.post(
+        "/api/v1/webhooks",
+        json={"url": receiver_url, "topics": ["agent.login"], "filter": on_queue},
+    )
+    receiver.secret = response.json()["secret"]
+    login(admin, "lee-in", "lee")  # nothing scheduled for lee
+    login(admin, "kim-in", "kim")
+    wait_for(lambda: len(receiver.received) == 1)
+    time.sleep(0.5)  # nothing else arrives
+    (message,) = [r.payload for r in receiver.received]
+    assert message["data"]["event_id"] == "kim-in"
+    assert message["data"]["scheduled_category"] == "OnQueueWork"
+    assert message["data"]["scheduled_activity_code_id"] == "oq"
+    assert message["data"]["management_unit_id"] == "nyc"
+
+
+def test_adherence_changes_reach_a_subscriber(
+    admin: Caller, receiver: Receiver, receiver_url: str
+) -> None:
+    setup_unit(admin)
+    subscribe(admin, receiver, receiver_url, "adherence.changed")
+    announcer = admin.api.container.announcer
+    assert announcer is not None
+    wait_for(lambda: announcer.tracking)  # the announcer noticed the subscription
+    login(admin, "e1")
+    wait_for(lambda: len(receiver.received) == 1)
+    message = receiver.received[0].payload
+    assert message["type"] == "adherence.changed"
+    data = message["data"]
+    assert (data["agent_id"], data["recovered"], data["correction"]) == ("lee", False, False)
+    assert data["previous"]["actual_category"] == "Offline"
+    assert data["current"]["actual_category"] == "OffQueueWork"
+    assert data["current"]["adherence_state"] == "Unscheduled"

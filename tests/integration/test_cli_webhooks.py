@@ -98,3 +98,45 @@ def test_dead_letters_are_listed_and_replayed(database_url: str) -> None:
     assert (status, output.strip()) == (0, "0 deliveries will be sent again")  # it is pending
     assert adhere(database_url, "replay", webhook_id)[0] == 2
     ctx.store.engine.dispose()
+
+
+def test_a_filter_is_given_as_json_and_listed(database_url: str) -> None:
+    criteria = '[{"path": "$.data.team_id", "operator": "Equal", "value": "blue"}]'
+    status, output = adhere(
+        database_url,
+        "create",
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--topics",
+        "adherence.changed",
+        "--filter",
+        criteria,
+        env=LOOPBACK,
+    )
+    assert status == 0, output
+    status, listing = adhere(database_url, "list")
+    assert status == 0
+    assert 'filter [{"path":"$.data.team_id","operator":"Equal","value":"blue"}]' in listing
+    ctx = command_context(database_url)
+    (endpoint,) = webhooks.list_endpoints(ctx)
+    ctx.store.engine.dispose()
+    assert endpoint.filter is not None
+    assert endpoint.filter.matches({"data": {"team_id": "blue"}})
+    assert not endpoint.filter.matches({"data": {"team_id": "red"}})
+    for bad, words in (
+        ("[{", "invalid filter: is not JSON"),
+        ('[{"path": "$.a", "operator": "Near", "value": 1}]', "invalid filter[0].operator"),
+    ):
+        status, output = adhere(
+            database_url,
+            "create",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--topics",
+            "agent.login",
+            "--filter",
+            bad,
+            env=LOOPBACK,
+        )
+        assert status == 2
+        assert words in output

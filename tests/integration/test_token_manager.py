@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -18,7 +17,6 @@ from adhere.adapters.token_manager import (
     TokenManager,
     TokenRequestFailed,
 )
-from tests.http_server import serving
 from tests.stand_ins.platform import Platform
 
 pytestmark = pytest.mark.anyio
@@ -27,30 +25,8 @@ READ, WRITE = "presence:read", "presence:write"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def platform() -> Platform:
-    return Platform(
-        clients={
-            "reader": ("reader-secret", frozenset({READ})),
-            "writer": ("writer-secret", frozenset({READ, WRITE})),
-        }
-    )
-
-
-@pytest.fixture
-def base(platform: Platform) -> Iterator[str]:
-    with serving(platform.app()) as url:
-        yield url
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
+def base(platform_url: str) -> str:
+    return platform_url
 
 
 def credentials(base: str, client: str, *scopes: str, **options: str) -> ClientCredentials:

@@ -22,24 +22,12 @@ from adhere.service.context import ServiceContext
 from adhere.service.webhook_dispatch import Dispatcher
 from adhere.service.webhooks import WebhookPolicy
 from tests.http_server import serving
+from tests.integration.conftest import CLOCK_START as START
+from tests.integration.conftest import Clock
 from tests.stand_ins.receiver import Receiver
 
 pytestmark = pytest.mark.anyio
 SECOND = MICROS_PER_SECOND
-START = 1_780_000_000 * SECOND
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @dataclass

@@ -3,7 +3,10 @@
 It speaks RFC 6749 at its token endpoint (Basic or form client authentication, `scope` in the
 answer, RFC 6749 §5.2 errors) and RFC 6750 at its routes (401 `invalid_token`, 403
 `insufficient_scope` naming the scope in `WWW-Authenticate`). It counts every token request and
-API call, so tests can say how often a client fetched tokens.
+API call, so tests can say how often a client fetched tokens. It publishes an OpenAPI 3
+document at `/openapi.json` whose security requirements name each route's scope, as Genesys
+Cloud's does, and can tell a hook when a presence was set (the platform's notification of the
+change, which the mission test posts back to Adhere).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import base64
 import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +32,7 @@ class Platform:
     token_requests: list[float] = field(default_factory=list)  # monotonic times
     api_calls: int = 0
     presence: dict[str, str] = field(default_factory=dict)
+    on_presence_set: Callable[[str, str], Awaitable[None]] | None = None  # (user id, presence)
     _tokens: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -34,6 +40,7 @@ class Platform:
         return Starlette(
             routes=[
                 Route("/oauth/token", self._token, methods=["POST"]),
+                Route("/openapi.json", self._openapi, methods=["GET"]),
                 Route("/api/v2/users/{user_id}/presence", self._get_presence, methods=["GET"]),
                 Route("/api/v2/users/{user_id}/presence", self._set_presence, methods=["PATCH"]),
             ]
@@ -81,7 +88,12 @@ class Platform:
         user_id = request.path_params["user_id"]
         body = await request.json()
         self.presence[user_id] = str(body["presence"])
+        if self.on_presence_set is not None:
+            await self.on_presence_set(user_id, self.presence[user_id])
         return JSONResponse({"id": user_id, "presence": self.presence[user_id]})
+
+    async def _openapi(self, request: Request) -> Response:
+        return JSONResponse(OPENAPI)
 
     def _authorise(self, request: Request, scope: str) -> Response | None:
         with self._lock:
@@ -107,3 +119,40 @@ def _basic(request: Request) -> tuple[str, str] | None:
         return None
     client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
     return client_id, secret
+
+
+def _operation(summary: str, scope: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": [{"name": "userId", "in": "path", "required": True}],
+        "security": [{"PureCloud OAuth": [scope]}],
+        "responses": {"200": {"description": "the user's presence"}},
+    }
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.1",
+    "info": {"title": "Platform stand-in", "version": "2"},
+    "components": {
+        "securitySchemes": {
+            "PureCloud OAuth": {
+                "type": "oauth2",
+                "flows": {
+                    "clientCredentials": {
+                        "tokenUrl": "/oauth/token",
+                        "scopes": {
+                            "presence:read": "read presences",
+                            "presence:write": "set presences",
+                        },
+                    }
+                },
+            }
+        }
+    },
+    "paths": {
+        "/api/v2/users/{userId}/presence": {
+            "get": _operation("Get a user's presence", "presence:read"),
+            "patch": _operation("Set a user's presence", "presence:write"),
+        }
+    },
+}

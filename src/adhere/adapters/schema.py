@@ -169,6 +169,7 @@ webhook_endpoints = Table(
     Column("failing_since_us", BigInteger, nullable=True),  # first failure of the current run
     Column("created_us", BigInteger, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
+    Column("filter", JSON(none_as_null=True), nullable=True),  # criteria; null: every message
 )
 
 webhook_messages = Table(
@@ -197,20 +198,133 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_endpoint_id_status", "endpoint_id", "status"),
 )
 
+announced_agents = Table(  # what the announcer has published per agent (service/announcer.py)
+    "announced_agents",
+    metadata,
+    Column("agent_id", _ID, primary_key=True),
+    Column("adherence", JSON, nullable=False),  # the five fields of domain.adherence.Adherence
+    Column("exception_start_us", BigInteger, nullable=True),  # the open exception announced
+    Column("exception_impact", String(20), nullable=True),
+    Column("exception_severe", Boolean, nullable=False),
+    Column("shift_missed_us", BigInteger, nullable=True),  # the last shift start announced missed
+    Column("queue_ids", JSON(none_as_null=True), nullable=True),  # the membership announced
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+announcer_state = Table(  # one row while the announcer keeps `announced_agents` up to date
+    "announcer_state",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("tracking_since_us", BigInteger, nullable=False),
+)
+
+workflow_rules = Table(
+    "workflow_rules",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("topic", String(100), nullable=False),
+    Column("definition", JSON, nullable=False),  # domain.rules.rule_json
+    Column("enabled", Boolean, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+rule_progress = Table(  # one row: the last outbox message the rules have read
+    "rule_progress",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("message_seq", BigInteger, nullable=False),
+)
+
+rule_timers = Table(  # "for N seconds": armed by a match, fired or disarmed later
+    "rule_timers",
+    metadata,
+    Column("rule_id", _ID, ForeignKey("workflow_rules.id"), primary_key=True),
+    Column("subject", String(200), primary_key=True),
+    Column("due_us", BigInteger, nullable=False),
+    Column("message_seq", _SERIAL, ForeignKey("webhook_messages.seq"), nullable=False),
+    Index("ix_rule_timers_due_us", "due_us"),
+)
+
+rule_executions = Table(
+    "rule_executions",
+    metadata,
+    Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    Column("rule_id", _ID, nullable=False),  # kept after the rule is deleted: history
+    Column("message_seq", _SERIAL, ForeignKey("webhook_messages.seq"), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("fired_us", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, succeeded, failed
+    Column("results", JSON, nullable=True),  # one entry per action
+    Column("finished_us", BigInteger, nullable=True),
+    Index("ix_rule_executions_rule_id_fired_us", "rule_id", "fired_us"),
+    Index("ix_rule_executions_status", "status"),
+)
+
+action_credentials = Table(
+    "action_credentials",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),  # basic, user_defined, oauth_client_credentials
+    Column("details", JSON, nullable=False),  # public: token_url, client_id, scopes, username…
+    Column("sealed_secret", Text, nullable=False),  # Fernet token of the secret values
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+data_actions = Table(
+    "data_actions",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("category", String(200), nullable=False),
+    Column("definition", JSON, nullable=False),  # Genesys Cloud export JSON + Adhere's fields
+    Column("credential_id", _ID, ForeignKey("action_credentials.id"), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+action_executions = Table(
+    "action_executions",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("action_id", _ID, nullable=False),  # kept after the action is deleted: history
+    Column("source", String(200), nullable=False),  # "api", "cli", "rule:<rule id>"
+    Column("started_us", BigInteger, nullable=False),
+    Column("finished_us", BigInteger, nullable=False),
+    Column("outcome", String(20), nullable=False),  # succeeded, failed
+    Column("attempts", JSON, nullable=False),  # [{number, status, duration_ms, error}]
+    Column("input", JSON, nullable=False),
+    Column("output", JSON(none_as_null=True), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("failed_step", String(40), nullable=True),
+    Index(None, "action_id", "started_us"),
+)
+
 __all__ = [
+    "action_credentials",
+    "action_executions",
     "activity_codes",
     "agents",
+    "announced_agents",
+    "announcer_state",
     "changes",
+    "data_actions",
     "events",
     "explanations",
     "management_units",
     "metadata",
     "oauth_clients",
     "revoked_tokens",
+    "rule_executions",
+    "rule_progress",
+    "rule_timers",
     "schedule_activities",
     "signing_keys",
     "teams",
     "webhook_deliveries",
     "webhook_endpoints",
     "webhook_messages",
+    "workflow_rules",
 ]

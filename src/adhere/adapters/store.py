@@ -18,8 +18,11 @@ from sqlalchemy import Connection, Engine, Row, and_, delete, insert, select, te
 from sqlalchemy import update as sql_update
 
 from adhere.adapters import schema
+from adhere.adapters.action_store import ActionRecords
+from adhere.adapters.announcement_store import AnnouncementRecords
 from adhere.adapters.database import READ_ONLY
 from adhere.adapters.event_keys import EventKey, StoredEventKeys
+from adhere.adapters.rule_store import RuleRecords
 from adhere.adapters.scenario_format import parse_settings, render_settings
 from adhere.adapters.webhook_store import WebhookRecords
 from adhere.domain.agent_state import AgentEvent, EventKind
@@ -89,6 +92,18 @@ class StoreTransaction:
     @property
     def webhooks(self) -> WebhookRecords:
         return WebhookRecords(self.connection)
+
+    @property
+    def announcements(self) -> AnnouncementRecords:
+        return AnnouncementRecords(self.connection)
+
+    @property
+    def actions(self) -> ActionRecords:
+        return ActionRecords(self.connection)
+
+    @property
+    def rules(self) -> RuleRecords:
+        return RuleRecords(self.connection)
 
     def committed(self) -> None:
         """Called by the store once this transaction has committed."""

@@ -126,6 +126,12 @@ class TokenManager:
             return cached  # still good: the refresh runs on behind it
         return await asyncio.shield(refresh)
 
+    async def fresh_token(self, credentials: ClientCredentials) -> AccessToken:
+        """A token fetched now, whatever is cached: what the token endpoint grants at this
+        moment (a check before saving must not trust a grant since withdrawn)."""
+        self._tokens.pop(credentials.cache_key, None)
+        return await self.token(credentials)
+
     def invalidate(self, credentials: ClientCredentials, token: AccessToken) -> None:
         """Forget `token` (the API called it invalid), unless a newer one replaced it already."""
         key = credentials.cache_key

@@ -7,11 +7,14 @@ say), so a delivery exists exactly when the change it announces was committed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row, and_, delete, insert, select, update
 
 from adhere.adapters import schema
+from adhere.domain.criteria import Criteria, parse_criteria
 from adhere.domain.instants import Instant
 from adhere.domain.webhooks import Delivery, DeliveryStatus, Endpoint
 
@@ -67,12 +70,16 @@ class WebhookRecords:
         payload: str,
         endpoint_ids: Sequence[str],
     ) -> int:
-        """Store a message and one pending delivery per endpoint, due now; returns its seq."""
+        """Store a message and one pending delivery per endpoint, due now; returns its seq.
+
+        With no endpoint the message is stored alone (a workflow rule reads it)."""
         seq: int = self.connection.execute(
             insert(schema.webhook_messages)
             .values(id=message_id, topic=topic, created_us=created, payload=payload)
             .returning(schema.webhook_messages.c.seq)
         ).scalar_one()
+        if not endpoint_ids:
+            return seq
         self.connection.execute(
             insert(schema.webhook_deliveries),
             [
@@ -184,6 +191,7 @@ def _endpoint_values(endpoint: Endpoint) -> dict[str, Any]:
         "failing_since_us": endpoint.failing_since,
         "created_us": endpoint.created,
         "updated_us": endpoint.updated,
+        "filter": None if endpoint.filter is None else endpoint.filter.as_json(),
     }
 
 
@@ -198,7 +206,14 @@ def _endpoint(row: Row[Any]) -> Endpoint:
         row.failing_since_us,
         row.created_us,
         row.updated_us,
+        None if row.filter is None else _criteria(orjson.dumps(row.filter).decode()),
     )
+
+
+@lru_cache(maxsize=1024)
+def _criteria(raw: str) -> Criteria:
+    """A stored filter, compiled once (endpoints are read in every publishing transaction)."""
+    return parse_criteria(orjson.loads(raw), "filter")
 
 
 def _deliveries_query() -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import ipaddress
 import secrets
 import socket
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks import Webhook
 
+from adhere.adapters.retry_after import retry_after_seconds
 from adhere.domain.errors import InvalidInput
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -110,20 +110,4 @@ async def attempt(
     except httpx.HTTPError as failure:
         return Attempt(None, f"{type(failure).__name__}: {failure}"[:_ERROR_TEXT_LIMIT], None)
     said = None if response.is_success else response.text[:_ERROR_TEXT_LIMIT] or None
-    return Attempt(response.status_code, said, _retry_after(response))
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """RFC 9110 §10.2.3: seconds, or an HTTP date."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return Attempt(response.status_code, said, retry_after_seconds(response))

@@ -10,7 +10,8 @@ first wrong field by its path (``config.request.requestType``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
 from adhere.domain.errors import InvalidInput
+from adhere.domain.instants import Instant
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 DEFAULT_REQUEST_TEMPLATE = "${input.rawRequest}"
@@ -50,6 +52,26 @@ class RetryStrategy:
         return float(min(self.maximum_interval, wait))
 
 
+def retry_wait(
+    strategy: RetryStrategy,
+    failed_attempts: int,
+    retry_after: float | None = None,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """Seconds to wait after `failed_attempts` failed attempts (1-based) before the next one.
+
+    Full jitter: uniform(0, min(maximum_interval, initial_interval · coefficient^(n−1))), so
+    that clients failing together do not come back together. A ``Retry-After`` asking for
+    longer is honoured, up to `maximum_interval`.
+    """
+    if failed_attempts < 1:
+        raise ValueError("a wait comes only after a failed attempt")
+    wait = uniform(0.0, strategy.cap(failed_attempts))
+    if retry_after is not None and retry_after > wait:
+        wait = min(retry_after, strategy.maximum_interval)
+    return float(wait)
+
+
 @dataclass(frozen=True, slots=True)
 class DataAction:
     name: str
@@ -65,6 +87,17 @@ class DataAction:
     timeout_seconds: int = 15
     retry: RetryStrategy = field(default_factory=RetryStrategy)
     credential_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAction:
+    """An action as stored: its id, the category it is filed under, and when it changed."""
+
+    id: str
+    category: str
+    action: DataAction
+    created: Instant
+    updated: Instant
 
 
 def parse_action(document: object) -> DataAction:

@@ -29,11 +29,13 @@ from operator import attrgetter, itemgetter
 
 from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence, Classifier
 from adhere.domain.agent_state import AgentEvent, AgentState, Effect, apply
+from adhere.domain.categories import Category
 from adhere.domain.errors import InvalidInput
 from adhere.domain.explanations import Explanation, approved_intervals
 from adhere.domain.instants import Instant, format_instant
 from adhere.domain.organisation import Agent, ManagementUnit
 from adhere.domain.schedule import Activity, ActivityCode, replaced_range
+from adhere.domain.shifts import next_shift_start, shift_start_at
 from adhere.domain.timeline import AgentInputs, ChangePoint, sweep
 
 
@@ -310,6 +312,29 @@ class AdherenceEngine:
         self._refuse_compacted(slot, instant, "query")
         return self._sweep(slot, instant, instant)[0].adherence
 
+    def scheduled_at(self, agent_id: str, instant: Instant) -> tuple[Category, str | None]:
+        """The agent's scheduled category and activity code at `instant` (one look-up)."""
+        slot = self._slot(agent_id)
+        activities = slot.inputs.activities
+        index = bisect_right(activities, instant, key=_end)
+        if index < len(activities) and activities[index].start <= instant:
+            code = activities[index].activity_code_id
+            return slot.classifier.require_code(code).category, code
+        return Category.UNSCHEDULED, None
+
+    def next_shift_start(self, agent_id: str, after: Instant) -> Instant | None:
+        """The agent's first shift start after `after` (domain/shifts.py)."""
+        slot = self._slot(agent_id)
+        return next_shift_start(slot.inputs.activities, _category_of(slot.classifier), after)
+
+    def shift_start_at(self, agent_id: str, instant: Instant) -> Instant | None:
+        """The start of the agent's shift that `instant` lies in, if any."""
+        slot = self._slot(agent_id)
+        return shift_start_at(slot.inputs.activities, _category_of(slot.classifier), instant)
+
+    def management_unit(self, agent_id: str) -> ManagementUnit:
+        return self._units[self._slot(agent_id).agent.management_unit_id].unit
+
     def agent_ids(self) -> list[str]:
         return list(self._agents)
 
@@ -507,6 +532,10 @@ class AdherenceEngine:
 
 _end = attrgetter("end")
 _span_end = itemgetter(1)
+
+
+def _category_of(classifier: Classifier) -> Callable[[str], Category]:
+    return lambda code_id: classifier.require_code(code_id).category
 
 
 def _convergence(inputs: AgentInputs, instant: Instant, effect: Effect) -> Instant | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from adhere.domain.criteria import Criteria
 from adhere.domain.errors import InvalidInput
 from adhere.domain.instants import Instant
 from adhere.domain.topics import TOPICS
@@ -21,9 +24,14 @@ class Endpoint:
     failing_since: Instant | None
     created: Instant
     updated: Instant
+    filter: Criteria | None = None  # only messages it matches are delivered; None: all
 
     def wants(self, topic: str) -> bool:
         return self.enabled and topic in self.topics
+
+    def accepts(self, message: Mapping[str, Any]) -> bool:
+        """Whether a message on one of its topics passes its filter."""
+        return self.filter is None or self.filter.matches(message)
 
 
 class DeliveryStatus(StrEnum):

@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 
 from adhere.domain.errors import InvalidInput
+from adhere.entrypoints.cli_actions import actions_app, credentials_app
 from adhere.entrypoints.cli_clients import clients_app, keys_app
 from adhere.entrypoints.cli_doctor import doctor_app
 from adhere.entrypoints.cli_options import fail
+from adhere.entrypoints.cli_rules import rules_app
 from adhere.entrypoints.cli_service import db_app, import_app, serve
 from adhere.entrypoints.cli_webhooks import webhooks_app
 from adhere.service.evaluation import evaluate_document
@@ -61,6 +63,9 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(doctor_app, name="doctor")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(credentials_app, name="credentials")
+app.add_typer(actions_app, name="actions")
+app.add_typer(rules_app, name="rules")
 
 
 def main() -> None:

@@ -9,12 +9,15 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from adhere.bootstrap import build
+from adhere.bootstrap import build, secret_sealer
 from adhere.config import load_settings
 from adhere.domain.errors import InvalidInput
 from adhere.entrypoints.api.app import create_app
-from adhere.entrypoints.cli_options import DatabaseOption, fail
+from adhere.entrypoints.cli_options import DatabaseOption, command_service, fail
+from adhere.service import data_actions
+from adhere.service.action_scopes import own_loop_guard
 from adhere.service.doctor import Operation, TokenReport, examine_token
+from adhere.service.scope_check import ScopeVerdict
 
 doctor_app = typer.Typer(help="Diagnose tokens and scopes.", no_args_is_help=True)
 
@@ -41,6 +44,45 @@ def token_command(
     typer.echo(json.dumps(_as_json(report), indent=2) if as_json else _as_text(report))
     if report.denied:
         raise typer.Exit(code=1)
+
+
+@doctor_app.command("action")
+def action_command(
+    action_id: Annotated[str, typer.Argument(help="A saved data action's id (act_…).")],
+    db: DatabaseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Compare the scopes the action's credential holds with those its target route requires
+    (from the target's OpenAPI document), and say what to grant. Exit status 1 if a scope is
+    missing, 3 if the target publishes nothing to check against."""
+    with command_service(db) as (ctx, settings):
+        saved = data_actions.get_action(ctx, action_id)
+        verdict = own_loop_guard(ctx, secret_sealer(settings)).verdict(saved.action)
+    if as_json:
+        typer.echo(json.dumps({"action_id": action_id, **verdict.as_json()}, indent=2))
+    else:
+        typer.echo(_verdict_text(saved.action.name, verdict))
+    if verdict.refused:
+        raise typer.Exit(code=1)
+    if not verdict.checked:
+        raise typer.Exit(code=3)
+
+
+def _verdict_text(name: str, verdict: ScopeVerdict) -> str:
+    lines = [f"action:   {name}"]
+    if verdict.route:
+        lines.append(f"route:    {verdict.route}  ({verdict.document_url})")
+        lines.append(f"requires: {' '.join(sorted(verdict.required)) or '(no scope)'}")
+    if verdict.held is not None:
+        lines.append(f"granted:  {' '.join(sorted(verdict.held)) or '(none)'}")
+    if verdict.refused:
+        lines.append(f"MISSING:  {' '.join(sorted(verdict.missing))}: {verdict.note}")
+        lines.append(f"fix:      {verdict.advice}")
+    elif verdict.checked:
+        lines.append("verdict:  the credential holds every scope the route requires")
+    else:
+        lines.append(f"verdict:  not checked: {verdict.note}")
+    return "\n".join(lines)
 
 
 def api_operations(document: dict[str, Any]) -> list[Operation]:

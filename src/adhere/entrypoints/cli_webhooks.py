@@ -9,20 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+import orjson
 import typer
-from pydantic import ValidationError
 
 from adhere.adapters.scenario_format import located
-from adhere.bootstrap import command_context, webhook_policy
-from adhere.config import load_settings
+from adhere.bootstrap import webhook_policy
 from adhere.domain.errors import InvalidInput
 from adhere.domain.instants import format_instant, parse_instant
 from adhere.domain.topics import TOPICS
 from adhere.domain.webhooks import DeliveryStatus
-from adhere.entrypoints.cli_options import DatabaseOption, fail
+from adhere.entrypoints.cli_options import DatabaseOption, command_service, fail
 from adhere.service import webhooks
 from adhere.service.context import ServiceContext
-from adhere.service.organisation import NotFound
 from adhere.service.webhooks import WebhookPolicy
 
 webhooks_app = typer.Typer(help="Manage webhook subscriptions.", no_args_is_help=True)
@@ -37,11 +35,22 @@ def create(
         str, typer.Option("--topics", help=f"Space-separated, from: {' '.join(TOPICS)}.")
     ],
     description: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+    filter_json: Annotated[
+        str | None,
+        typer.Option(
+            "--filter",
+            help="Deliver only messages matching these criteria (JSON), e.g. "
+            '\'[{"path": "$.data.team_id", "operator": "Equal", "value": "blue"}]\'.',
+        ),
+    ] = None,
     db: DatabaseOption = None,
 ) -> None:
     """Subscribe a URL to topics; prints its id and signing secret (once)."""
     with _service(db) as (ctx, policy):
-        endpoint, secret = webhooks.create_endpoint(ctx, policy, url, topics.split(), description)
+        criteria = None if filter_json is None else _json(filter_json, "filter")
+        endpoint, secret = webhooks.create_endpoint(
+            ctx, policy, url, topics.split(), description, criteria
+        )
     typer.echo(f"webhook id: {endpoint.id}")
     typer.echo(f"secret:     {secret}")
     typer.echo("Store the secret now: it will not be shown again.", err=True)
@@ -55,6 +64,8 @@ def list_all(db: DatabaseOption = None) -> None:
     for endpoint in found:
         state = "enabled" if endpoint.enabled else f"DISABLED ({endpoint.disabled_reason})"
         typer.echo(f"{endpoint.id}  {endpoint.url}  {' '.join(endpoint.topics)}  {state}")
+        if endpoint.filter is not None:
+            typer.echo(f"    filter {orjson.dumps(endpoint.filter.as_json()).decode()}")
     if not found:
         typer.echo("(no webhooks)")
 
@@ -132,6 +143,13 @@ def _set_enabled(webhook_id: str, enabled: bool, db: str | None) -> None:
     typer.echo(f"{webhook_id} {'enabled' if enabled else 'disabled'}")
 
 
+def _json(text: str, field: str) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"is not JSON: {error}", field) from None
+
+
 def _status(text: str | None) -> DeliveryStatus | None:
     if text is None:
         return None
@@ -143,17 +161,5 @@ def _status(text: str | None) -> DeliveryStatus | None:
 
 @contextmanager
 def _service(db: str | None) -> Iterator[tuple[ServiceContext, WebhookPolicy]]:
-    """The use cases on a migrated database; expected failures exit with status 2."""
-    try:
-        settings = load_settings(database_url=db)
-    except (InvalidInput, ValidationError) as error:
-        fail(str(error))
-    ctx = command_context(settings.database_url)
-    try:
+    with command_service(db) as (ctx, settings):
         yield ctx, webhook_policy(settings)
-    except InvalidInput as error:
-        fail(f"invalid {error.field or 'input'}: {error.message}")
-    except NotFound as error:
-        fail(str(error))
-    finally:
-        ctx.store.engine.dispose()

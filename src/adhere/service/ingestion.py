@@ -107,9 +107,8 @@ def _store(
             else:
                 results[index] = _result(index, event, Outcome.DUPLICATE)
         if accepted:
-            publish_events(
-                write.tx, accepted, now
-            )  # in this transaction: nothing announced is lost
+            # In this transaction: nothing announced is lost.
+            publish_events(write.tx, accepted, now, ctx.live)
             write.then(lambda live: live.ingest(accepted))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence
 from adhere.domain.agent_state import AgentEvent, AgentState
@@ -29,6 +29,27 @@ class LiveRow:
     out_of_adherence_since: Instant | None  # start of the current out-of-adherence run
 
 
+@dataclass(frozen=True, slots=True)
+class QueueNote:
+    """An accepted event changed the agent's queue membership to `queue_ids`."""
+
+    agent_id: str
+    event_id: str
+    time: Instant
+    queue_ids: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Pending:
+    """What the live state recorded for the announcer since it last looked."""
+
+    changes: list[AdherenceChange] = field(default_factory=list)
+    queues: list[QueueNote] = field(default_factory=list)
+    schedules: set[str] = field(default_factory=set)  # agents whose schedule was edited
+    units: set[str] = field(default_factory=set)  # units whose settings or codes changed
+    rebuilt: bool = False  # the engine was replaced: compare everything
+
+
 @dataclass(slots=True)
 class _Since:
     since: Instant | None = None
@@ -41,16 +62,49 @@ class LiveAdherence:
         self.engine = AdherenceEngine()
         self.lock = threading.RLock()
         self._since: dict[str, _Since] = {}
+        # Each agent's queue membership: the queue ids of its latest event carrying some.
+        self.queues: dict[str, tuple[Instant, tuple[str, ...]]] = {}
+        self._pending: Pending | None = None  # recorded only while an announcer looks
 
-    def replace_engine(self, engine: AdherenceEngine) -> None:
+    def replace_engine(
+        self,
+        engine: AdherenceEngine,
+        queues: dict[str, tuple[Instant, tuple[str, ...]]] | None = None,
+    ) -> None:
         """Swap in a rebuilt engine (with `lock` held); every agent's `since` is recomputed."""
         self.engine = engine
         self._since = {agent_id: _Since(stale=True) for agent_id in engine.agent_ids()}
+        self.queues = {} if queues is None else queues
+        if self._pending is not None:
+            self._pending.rebuilt = True
+
+    # ---- the announcer's buffer (call with `lock` held) -----------------------------------
+
+    def start_announcing(self) -> None:
+        """Record what changes from now on for `drain` (service/announcer.py)."""
+        self._pending = Pending()
+
+    def stop_announcing(self) -> None:
+        self._pending = None
+
+    @property
+    def announcing(self) -> bool:
+        return self._pending is not None
+
+    def drain(self) -> Pending:
+        """What was recorded since the last drain (or `start_announcing`)."""
+        drained = self._pending
+        if drained is None:
+            raise RuntimeError("nobody is announcing")
+        self._pending = Pending()
+        return drained
 
     # ---- inputs (call with `lock` held, after the store committed) ------------------------
 
     def configure_unit(self, unit: ManagementUnit, codes: Sequence[ActivityCode]) -> None:
         self._record(self.engine.configure_unit(unit, codes))
+        if self._pending is not None:
+            self._pending.units.add(unit.id)
 
     def add_agent(self, agent: Agent) -> None:
         self.engine.add_agent(agent)
@@ -61,12 +115,16 @@ class LiveAdherence:
         changes: list[AdherenceChange] = []
         for event in events:
             changes += ingest(event)
+            if event.queue_ids is not None:
+                self._join(event, event.queue_ids)
         self._record(changes)
 
     def replace_schedule(
         self, agent_id: str, start: Instant, end: Instant, activities: Sequence[Activity]
     ) -> None:
         self._record(self.engine.replace_schedule(agent_id, start, end, activities))
+        if self._pending is not None:
+            self._pending.schedules.add(agent_id)
 
     def put_explanation(self, explanation: Explanation) -> None:
         self._record(self.engine.put_explanation(explanation))
@@ -102,9 +160,20 @@ class LiveAdherence:
 
     # ---- internals -------------------------------------------------------------------------
 
+    def _join(self, event: AgentEvent, queue_ids: tuple[str, ...]) -> None:
+        """Membership follows the latest event (in time) that carries queue ids."""
+        known = self.queues.get(event.agent_id)
+        if known is not None and event.time < known[0]:
+            return  # a late event: a later one already said where the agent is
+        self.queues[event.agent_id] = (event.time, queue_ids)
+        if self._pending is not None and set(() if known is None else known[1]) != set(queue_ids):
+            self._pending.queues.append(QueueNote(event.agent_id, event.id, event.time, queue_ids))
+
     def _record(self, changes: Sequence[AdherenceChange]) -> None:
         if not changes:
             return
+        if self._pending is not None:
+            self._pending.changes += changes
         for change in changes:
             since = self._since.setdefault(change.agent_id, _Since())
             if change.correction or change.until is not None:

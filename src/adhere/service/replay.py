@@ -32,9 +32,12 @@ def rebuild(live: LiveAdherence, store: SqlStore, now: Instant) -> int:
         for stored in tx.explanations():
             engine.put_explanation(stored.explanation)
         ingest = engine.ingest
+        queues: dict[str, tuple[Instant, tuple[str, ...]]] = {}
         for event in tx.events():
             ingest(event)
             replayed += 1
+            if event.queue_ids is not None:  # in time order: the latest one stays
+                queues[event.agent_id] = (event.time, event.queue_ids)
     engine.advance_to(now)
-    live.replace_engine(engine)
+    live.replace_engine(engine, queues)
     return replayed

@@ -7,10 +7,12 @@ from collections.abc import Callable, Sequence
 from adhere.adapters.store import StoreTransaction
 from adhere.domain.adherence import Classifier
 from adhere.domain.errors import InvalidInput
+from adhere.domain.organisation import Agent
 from adhere.domain.schedule import ScheduleReplacement, replaced_range
 from adhere.service.context import ServiceContext
 from adhere.service.live import LiveAdherence
 from adhere.service.organisation import require_agent, require_unit
+from adhere.service.webhooks import publish_schedule_changes
 
 
 def replace_schedules(
@@ -24,17 +26,18 @@ def replace_schedules(
     """
     with ctx.write("schedule") as write:
         classifiers: dict[str, Classifier] = {}
-        stored = 0
+        replaced: list[tuple[Agent, ScheduleReplacement]] = []
         for index, item in enumerate(replacements):
             try:
-                stored += _replace(write.tx, item, classifiers)
+                replaced.append((_replace(write.tx, item, classifiers), item))
             except InvalidInput as error:
                 if len(replacements) > 1:
                     raise error.at(f"schedules[{index}]") from None
                 raise
             progress(index + 1)
+        publish_schedule_changes(write.tx, replaced, ctx.clock())  # in this transaction
         write.then(lambda live: _apply(live, replacements))
-    return stored
+    return sum(len(item.activities) for item in replacements)
 
 
 def _apply(live: LiveAdherence, replacements: Sequence[ScheduleReplacement]) -> None:
@@ -44,7 +47,7 @@ def _apply(live: LiveAdherence, replacements: Sequence[ScheduleReplacement]) -> 
 
 def _replace(
     tx: StoreTransaction, item: ScheduleReplacement, classifiers: dict[str, Classifier]
-) -> int:
+) -> Agent:
     agent = require_agent(tx, item.agent_id)
     unit_id = agent.management_unit_id
     classifier = classifiers.get(unit_id)
@@ -59,4 +62,4 @@ def _replace(
     overlapping = tx.activities(item.agent_id, item.start, item.end)
     result = replaced_range(item.agent_id, overlapping, item.start, item.end, item.activities)
     tx.replace_activities(item.agent_id, overlapping, result)
-    return len(item.activities)
+    return agent

@@ -24,7 +24,12 @@ from adhere.adapters.webhooks import Attempt, attempt
 from adhere.domain.instants import Instant
 from adhere.domain.retries import next_attempt
 from adhere.domain.webhooks import Delivery, DeliveryStatus, Endpoint
-from adhere.service.webhooks import WebhookPolicy, endpoint_disabled_message, publish
+from adhere.service.webhooks import (
+    WebhookPolicy,
+    endpoint_disabled_message,
+    interest,
+    publish_message,
+)
 
 _log = logging.getLogger("adhere.webhooks")
 
@@ -145,10 +150,5 @@ def _disable(tx: StoreTransaction, endpoint: Endpoint, reason: str, now: Instant
     disabled = replace(endpoint, enabled=False, disabled_reason=reason, updated=now)
     tx.webhooks.update_endpoint(disabled)
     _log.warning("webhook endpoint %s (%s) disabled: %s", endpoint.id, endpoint.url, reason)
-    listeners = [
-        other.id
-        for other in tx.webhooks.endpoints()
-        if other.id != endpoint.id and other.wants("webhook.endpoint.disabled")
-    ]
-    if listeners:
-        publish(tx, endpoint_disabled_message(disabled, reason, now), listeners, now)
+    # Read after the update: the disabled endpoint is no longer among the listeners.
+    publish_message(tx, interest(tx), endpoint_disabled_message(disabled, reason, now), now)

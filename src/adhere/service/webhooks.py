@@ -2,26 +2,37 @@
 
 Publishing happens inside the transaction that made the change, so a message is in the outbox
 exactly when the change is committed; the dispatcher (`webhook_dispatch`) delivers it later,
-at least once.
+at least once. Every message the service publishes (agent events, `schedule.changed`, the
+announcer's topics, `webhook.endpoint.disabled`) goes through `publish_message`, with the
+`Interest` read in that transaction: who wants it decides whether it is stored at all.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import orjson
 
 from adhere.adapters.store import StoreTransaction
 from adhere.adapters.webhooks import Network, checked_url, new_secret, refuse_private_targets
 from adhere.domain.agent_state import AgentEvent
+from adhere.domain.categories import Category
+from adhere.domain.criteria import Criteria, parse_criteria
 from adhere.domain.errors import InvalidInput
 from adhere.domain.instants import Instant, format_instant
-from adhere.domain.topics import event_message, event_topics
+from adhere.domain.organisation import Agent
+from adhere.domain.schedule import ScheduleReplacement
+from adhere.domain.topics import Scheduled, event_message, event_topics, schedule_changed
 from adhere.domain.webhooks import Delivery, DeliveryStatus, Endpoint, checked_topics
 from adhere.service.context import ServiceContext
-from adhere.service.organisation import NotFound
+from adhere.service.live import LiveAdherence
+from adhere.service.organisation import NotFound, require_agent
+
+_log = logging.getLogger("adhere.webhooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,7 @@ class EndpointChange:
     topics: object = None
     description: str | None = None
     enabled: bool | None = None
+    filter: object = None  # criteria as JSON (domain/criteria.py); null removes the filter
     fields: frozenset[str] = field(default_factory=frozenset)  # which were given
 
 
@@ -49,9 +61,13 @@ def create_endpoint(
     url: str,
     topics: object,
     description: str | None = None,
+    filter_json: object = None,
 ) -> tuple[Endpoint, str]:
-    """A new subscription and its signing secret (returned here only, never listed)."""
+    """A new subscription and its signing secret (returned here only, never listed).
+
+    `filter_json`, criteria (domain/criteria.py), lets through only the messages it matches."""
     target, wanted = checked_url(url), checked_topics(topics)
+    criteria = _filter(filter_json)
     refuse_private_targets(target, policy.allowed_networks)
     now = ctx.clock()
     endpoint = Endpoint(
@@ -64,6 +80,7 @@ def create_endpoint(
         None,
         now,
         now,
+        criteria,
     )
     secret = new_secret()
     with ctx.store.transaction() as tx:
@@ -84,12 +101,14 @@ def get_endpoint(ctx: ServiceContext, endpoint_id: str) -> Endpoint:
 def update_endpoint(
     ctx: ServiceContext, policy: WebhookPolicy, endpoint_id: str, change: EndpointChange
 ) -> Endpoint:
-    """Change the URL, topics, description or enabled flag; enabling again forgets failures."""
+    """Change the URL, topics, filter, description or enabled flag; enabling again forgets
+    failures."""
     url = None
     if "url" in change.fields:
         url = checked_url(change.url)
         refuse_private_targets(url, policy.allowed_networks)
     topics = checked_topics(change.topics) if "topics" in change.fields else None
+    criteria = _filter(change.filter) if "filter" in change.fields else None
     with ctx.store.transaction() as tx:
         endpoint = _require(tx, endpoint_id)
         updated = replace(
@@ -99,6 +118,7 @@ def update_endpoint(
             description=(
                 change.description if "description" in change.fields else endpoint.description
             ),
+            filter=criteria if "filter" in change.fields else endpoint.filter,
             updated=ctx.clock(),
         )
         if change.enabled is True and not endpoint.enabled:
@@ -154,40 +174,178 @@ def replay_since(ctx: ServiceContext, endpoint_id: str, since: Instant) -> int:
     return len(again)
 
 
-def publish_events(tx: StoreTransaction, events: Sequence[AgentEvent], now: Instant) -> int:
-    """Put accepted events' messages in the outbox for the endpoints subscribed to them."""
-    subscribers: dict[str, list[str]] = {}
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """Who wants the messages of each topic, as of one transaction: the enabled endpoints
+    subscribed to it (each with its filter), and workflow rules."""
+
+    endpoints: Mapping[str, tuple[Endpoint, ...]] = field(default_factory=dict)
+    rule_topics: frozenset[str] = frozenset()  # topics enabled workflow rules listen to
+
+    def wants(self, topic: str) -> bool:
+        return topic in self.endpoints or topic in self.rule_topics
+
+    def wants_any(self, topics: Iterable[str]) -> bool:
+        return any(self.wants(topic) for topic in topics)
+
+    def recipients(self, message: Mapping[str, Any]) -> list[str]:
+        """The endpoints subscribed to the message's topic whose filter lets it through."""
+        found = self.endpoints.get(str(message["type"]), ())
+        return [endpoint.id for endpoint in found if _accepts(endpoint, message)]
+
+
+NO_INTEREST = Interest()
+
+
+def interest(tx: StoreTransaction) -> Interest:
+    """Who wants what, read in the transaction that publishes (two queries)."""
+    by_topic: dict[str, list[Endpoint]] = {}
     for endpoint in tx.webhooks.endpoints():
         if endpoint.enabled:
             for topic in endpoint.topics:
-                subscribers.setdefault(topic, []).append(endpoint.id)
-    if not subscribers:
+                by_topic.setdefault(topic, []).append(endpoint)
+    rule_topics = tx.rules.enabled_topics()
+    if not by_topic and not rule_topics:
+        return NO_INTEREST
+    return Interest({topic: tuple(found) for topic, found in by_topic.items()}, rule_topics)
+
+
+def publish_message(
+    tx: StoreTransaction, wanted: Interest, message: dict[str, Any], now: Instant
+) -> bool:
+    """Publish one message (``{type, timestamp, data}``), the way every message is published:
+    one pending delivery, due now, for each endpoint that wants it (`Interest.recipients`);
+    stored without deliveries if only a workflow rule wants it; not at all if nobody does.
+    Returns whether it was stored."""
+    endpoint_ids = wanted.recipients(message)
+    if not endpoint_ids and message["type"] not in wanted.rule_topics:
+        return False
+    publish(tx, message, endpoint_ids, now)
+    return True
+
+
+def publish_events(
+    tx: StoreTransaction,
+    events: Sequence[AgentEvent],
+    now: Instant,
+    live: LiveAdherence | None = None,
+) -> int:
+    """Publish accepted events' messages, in the transaction that stores them.
+
+    What each agent was scheduled for at the event's time is looked up only for events
+    someone wants: in `live` (a server) under its lock, briefly, else in the store."""
+    wanted = interest(tx)
+    if not wanted.wants_any(_EVENT_TOPICS):
         return 0
+    chosen = [
+        (event, topic) for event in events for topic in event_topics(event) if wanted.wants(topic)
+    ]
+    if not chosen:
+        return 0
+    scheduled = _scheduled(tx, live, [event for event, _ in chosen])
     published = 0
-    for event in events:
-        for topic in event_topics(event):
-            endpoint_ids = subscribers.get(topic)
-            if endpoint_ids:
-                publish(tx, event_message(event, topic, now), endpoint_ids, now)
-                published += 1
+    for event, topic in chosen:
+        found = scheduled[event.agent_id, event.time]
+        published += publish_message(tx, wanted, event_message(event, topic, now, found), now)
     return published
+
+
+_EVENT_TOPICS = (
+    "agent.login",
+    "agent.logout",
+    "agent.presence.changed",
+    "agent.routing_status.changed",
+)
+
+
+def publish_schedule_changes(
+    tx: StoreTransaction, changes: Sequence[tuple[Agent, ScheduleReplacement]], now: Instant
+) -> int:
+    """`schedule.changed` for each replacement, in the transaction that stores them."""
+    wanted = interest(tx)
+    if not wanted.wants("schedule.changed"):
+        return 0
+    return sum(
+        publish_message(
+            tx,
+            wanted,
+            schedule_changed(agent, item.start, item.end, len(item.activities), now),
+            now,
+        )
+        for agent, item in changes
+    )
 
 
 def publish(
     tx: StoreTransaction, message: dict[str, object], endpoint_ids: Sequence[str], now: Instant
 ) -> None:
-    """One message (``{type, timestamp, data}``) into the outbox, due now for each endpoint."""
+    """Store one message with a pending delivery, due now, for exactly these endpoints (none:
+    stored for workflow rules alone). The service publishes through `publish_message`."""
     topic = str(message["type"])
     payload = orjson.dumps(message).decode()
     tx.webhooks.publish(f"msg_{secrets.token_urlsafe(16)}", topic, now, payload, endpoint_ids)
 
 
-def endpoint_disabled_message(endpoint: Endpoint, reason: str, now: Instant) -> dict[str, object]:
+def _scheduled(
+    tx: StoreTransaction, live: LiveAdherence | None, events: Sequence[AgentEvent]
+) -> dict[tuple[str, Instant], Scheduled]:
+    """What each event's agent was scheduled for at the event's time."""
+    found: dict[tuple[str, Instant], Scheduled] = {}
+    missing: list[AgentEvent] = []
+    if live is not None:
+        with live.lock:
+            engine = live.engine
+            for event in events:
+                if engine.has_agent(event.agent_id):
+                    agent = engine.agent(event.agent_id)
+                    category, code = engine.scheduled_at(event.agent_id, event.time)
+                    found[event.agent_id, event.time] = Scheduled(
+                        agent.management_unit_id, agent.team_id, category, code
+                    )
+                else:  # stored a moment ago, not yet applied to the engine
+                    missing.append(event)
+    else:
+        missing = list(events)
+    categories: dict[str, dict[str, Category]] = {}
+    agents: dict[str, Agent] = {}
+    for event in missing:
+        agent = agents.get(event.agent_id) or agents.setdefault(
+            event.agent_id, require_agent(tx, event.agent_id)
+        )
+        unit_id = agent.management_unit_id
+        if unit_id not in categories:
+            categories[unit_id] = {c.id: c.category for c in tx.activity_codes(unit_id)}
+        covering = tx.activities(event.agent_id, event.time, event.time + 1)
+        code = covering[0].activity_code_id if covering else None
+        category = Category.UNSCHEDULED if code is None else categories[unit_id][code]
+        found[event.agent_id, event.time] = Scheduled(unit_id, agent.team_id, category, code)
+    return found
+
+
+def endpoint_disabled_message(endpoint: Endpoint, reason: str, now: Instant) -> dict[str, Any]:
     return {
         "type": "webhook.endpoint.disabled",
         "timestamp": format_instant(now),
         "data": {"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
     }
+
+
+def _accepts(endpoint: Endpoint, message: Mapping[str, Any]) -> bool:
+    """Whether the endpoint's filter lets the message through; a filter that fails on it (a
+    JSONPath filter expression with a bad regular expression, say) does not, and never
+    fails the write that publishes."""
+    try:
+        return endpoint.accepts(message)
+    except Exception:
+        topic = message["type"]
+        _log.warning("the filter of webhook %s failed on a %s message", endpoint.id, topic)
+        return False
+
+
+def _filter(raw: object) -> Criteria | None:
+    """A subscription's filter from its JSON; null, or no condition, is no filter."""
+    criteria = parse_criteria(raw, "filter")
+    return criteria if criteria.conditions else None
 
 
 def _require(tx: StoreTransaction, endpoint_id: str) -> Endpoint:

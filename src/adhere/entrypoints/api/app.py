@@ -22,6 +22,8 @@ from adhere.entrypoints.api import (
     organisation,
     problems,
 )
+from adhere.entrypoints.api import data_actions as action_routes
+from adhere.entrypoints.api import rules as rule_routes
 from adhere.entrypoints.api import schedules as schedule_routes
 from adhere.entrypoints.api import webhooks as webhook_routes
 from adhere.entrypoints.api.nul_guard import RefuseNul
@@ -66,6 +68,8 @@ def create_app(container: Container) -> FastAPI:
         adherence,
         explanations,
         webhook_routes,
+        action_routes,
+        rule_routes,
     ):
         app.include_router(module.router)
 

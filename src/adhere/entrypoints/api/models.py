@@ -321,10 +321,22 @@ class TopicList(BaseModel):
     items: list[TopicOut]
 
 
+_FILTER = Field(
+    default=None,
+    max_length=50,
+    description="Criteria every delivered message must match, each "
+    '`{"path": JSONPath, "operator": Equal|NotEqual|In|NotIn|GreaterThan|GreaterThanOrEqual|'
+    'LessThan|LessThanOrEqual|Exists|Contains, "value"}`, e.g. '
+    '`[{"path": "$.data.current.adherence_state", "operator": "Equal", '
+    '"value": "OutOfAdherence"}]`; null: every message of its topics',
+)
+
+
 class WebhookIn(_Input):
     url: str = Field(min_length=1, max_length=2000)
     topics: list[str] = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
+    filter: list[Any] | None = _FILTER
 
 
 class WebhookChangeIn(_Input):
@@ -332,12 +344,14 @@ class WebhookChangeIn(_Input):
     topics: list[str] | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = None
+    filter: list[Any] | None = _FILTER
 
 
 class Webhook(BaseModel):
     id: str
     url: str
     topics: list[str]
+    filter: list[dict[str, Any]] | None
     description: str | None
     enabled: bool
     disabled_reason: str | None
@@ -378,3 +392,107 @@ class ReplayIn(_Input):
 
 class ReplayResult(BaseModel):
     replayed: int
+
+
+class CredentialIn(_Input):
+    """One of three kinds; each takes only its own fields (a field of another kind is refused).
+
+    - `basic`: `username`, `password`
+    - `user_defined`: `fields` (templates use them as `$credentials.<name>`)
+    - `oauth_client_credentials`: `token_url`, `client_id`, `client_secret`, `scopes`,
+      `audience`, `extra_params`, `auth_method` (`basic` or `post`)
+
+    Any kind may have a `base_url` that relative action URLs are resolved against. The
+    secret values (`password`, `fields`' values, `client_secret`) are sealed and never shown.
+    """
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["basic", "user_defined", "oauth_client_credentials"]
+    base_url: str | None = Field(default=None, examples=["https://api.mypurecloud.com"])
+    username: str | None = None
+    password: str | None = None
+    fields: dict[str, str] | None = None
+    token_url: str | None = Field(
+        default=None, examples=["https://login.mypurecloud.com/oauth/token"]
+    )
+    client_id: str | None = None
+    client_secret: str | None = None
+    scopes: list[str] | str | None = None
+    audience: str | None = None
+    extra_params: dict[str, str] | None = None
+    auth_method: str | None = Field(default=None, examples=["basic", "post"])
+
+
+class Credential(BaseModel):
+    id: str
+    name: str
+    kind: Literal["basic", "user_defined", "oauth_client_credentials"]
+    details: dict[str, Any] = Field(description="What is not secret (never the secret values)")
+    created: Instant
+    updated: Instant
+
+
+class CredentialList(BaseModel):
+    items: list[Credential]
+
+
+class ActionSummary(BaseModel):
+    id: str
+    name: str
+    category: str
+    method: str
+    url_template: str
+    credential_id: str | None
+    timeout_seconds: int
+    created: Instant
+    updated: Instant
+
+
+class ActionList(BaseModel):
+    items: list[ActionSummary]
+
+
+class ActionInput(_Input):
+    input: dict[str, Any] = Field(
+        default_factory=dict, description="Checked against the contract's input schema"
+    )
+
+
+class ActionAttempt(BaseModel):
+    number: int
+    status: int | None = Field(description="The HTTP status; null when nothing answered")
+    duration_ms: float
+    error: str | None
+
+
+class ActionExecution(BaseModel):
+    id: str
+    action_id: str
+    source: str = Field(description='"api", "cli" or "rule:<rule id>"')
+    started: Instant
+    finished: Instant
+    outcome: Literal["succeeded", "failed"]
+    attempts: list[ActionAttempt]
+    input: dict[str, Any]
+    output: Any = None
+    error: str | None
+    failed_step: str | None
+
+
+class ActionExecutionList(BaseModel):
+    items: list[ActionExecution]
+
+
+class ActionTraceStep(BaseModel):
+    name: str
+    status: Literal["succeeded", "failed", "not_run"]
+    result: Any = None
+    error: str | None = None
+    field: str | None = None
+
+
+class ActionTrace(BaseModel):
+    success: bool
+    steps: list[ActionTraceStep]
+    output: Any = None
+    error: str | None = None

@@ -45,7 +45,7 @@ def create(
     """Subscribe a URL to topics. The answer carries the signing secret, shown only once."""
     policy = container(request).webhooks
     endpoint, secret = webhooks.create_endpoint(
-        ctx, policy, body.url, body.topics, body.description
+        ctx, policy, body.url, body.topics, body.description, body.filter
     )
     return {**_endpoint(endpoint), "secret": secret}
 
@@ -74,10 +74,11 @@ def change(
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
-    """Change the URL, topics or description; `enabled: true` re-enables a disabled one."""
+    """Change the URL, topics, filter or description; `enabled: true` re-enables a disabled
+    one."""
     given = body.model_fields_set
     update = webhooks.EndpointChange(
-        body.url, body.topics, body.description, body.enabled, frozenset(given)
+        body.url, body.topics, body.description, body.enabled, body.filter, frozenset(given)
     )
     policy = container(request).webhooks
     return _endpoint(webhooks.update_endpoint(ctx, policy, webhook_id, update))
@@ -143,6 +144,7 @@ def _endpoint(endpoint: Endpoint) -> dict[str, Any]:
         "id": endpoint.id,
         "url": endpoint.url,
         "topics": list(endpoint.topics),
+        "filter": None if endpoint.filter is None else endpoint.filter.as_json(),
         "description": endpoint.description,
         "enabled": endpoint.enabled,
         "disabled_reason": endpoint.disabled_reason,
