@@ -131,24 +131,32 @@ def test_the_server_runs_a_rule_on_the_events_it_accepts(admin: Caller) -> None:
     assert execution["actions"][0]["outcome"] == "succeeded"
 
 
-def test_a_dry_run_replays_the_last_day_without_running_anything(admin: Caller) -> None:
+def test_a_dry_run_replays_the_last_days_events_without_running_anything(
+    admin: Caller,
+) -> None:
     setup_unit(admin, agents=("lee", "max"))
-    listening = admin.post(
-        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "topics": ["agent.login"]}
-    ).json()["id"]
-    post_login(admin, "l-lee", "lee")
+    post_login(admin, "l-lee", "lee")  # nobody listens to agent.login: the events still count
     post_login(admin, "l-max", "max")
     dry = admin.post(
         "/api/v1/rules/dry-run",
         json=login_rule(
             criteria=[{"path": "$.data.agent_id", "operator": "In", "value": ["max", "zed"]}],
-            actions=[{"type": "webhook", "endpoint_id": listening}],
+            actions=[
+                {
+                    "type": "data_action",
+                    "action_id": "act_not_needed_for_a_dry_run",
+                    "input": {"userId": "$.data.agent_id", "unit": "$.data.management_unit_id"},
+                }
+            ],
         ),
     )
     assert dry.status_code == 200, dry.text
     result = dry.json()
     assert result["messages"] == 2
-    assert [firing["subject"] for firing in result["firings"]] == ["max"]
+    [firing] = result["firings"]
+    assert firing["subject"] == "max"
+    assert firing["message"]["data"]["scheduled_category"] == "Unscheduled"
+    assert firing["actions"][0]["input"] == {"userId": "max", "unit": "nyc"}
     assert admin.get("/api/v1/rules").json()["items"] == []  # nothing was saved
 
 

@@ -326,6 +326,20 @@ class StoreTransaction:
         for row in self.connection.execution_options(yield_per=10_000).execute(query):
             yield _event(row)
 
+    def events_received(
+        self, since: Instant, until: Instant, limit: int
+    ) -> list[tuple[AgentEvent, Instant]]:
+        """Events accepted in [since, until], in arrival order, with when each was accepted
+        (a scan: for a rule's dry run, not for anything frequent)."""
+        table = schema.events
+        query = (
+            select(table)
+            .where(and_(table.c.received_us >= since, table.c.received_us <= until))
+            .order_by(table.c.seq)
+            .limit(limit)
+        )
+        return [(_event(row), row.received_us) for row in self._all(query)]
+
     # ---- explanations --------------------------------------------------------------------
 
     def put_explanation(self, explanation: Explanation, notes: str | None, now: Instant) -> None:

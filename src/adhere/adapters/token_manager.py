@@ -110,8 +110,10 @@ class TokenManager:
             tuple[str, str, frozenset[str], str | None], asyncio.Task[AccessToken]
         ] = {}
 
-    async def token(self, credentials: ClientCredentials) -> AccessToken:
-        """A valid token for `credentials`, from the cache when it can be."""
+    async def token(self, credentials: ClientCredentials, fresh: bool = False) -> AccessToken:
+        """A valid token for `credentials`, from the cache when it can be. A token in its last
+        stretch (past `refresh_at`) is used while its successor is fetched, unless `fresh`:
+        a retry after a 401 waits for the successor, since it already met a slow path."""
         key = credentials.cache_key
         cached = self._tokens.get(key)
         now = self._clock()
@@ -122,7 +124,7 @@ class TokenManager:
             refresh = asyncio.ensure_future(self._fetch(credentials))
             self._refreshing[key] = refresh
             refresh.add_done_callback(lambda done: self._settle(key, done))
-        if cached is not None and now < cached.expires_at:
+        if not fresh and cached is not None and now < cached.expires_at:
             return cached  # still good: the refresh runs on behind it
         return await asyncio.shield(refresh)
 
@@ -157,7 +159,7 @@ class TokenManager:
             response = await request(token.value)
             if response.status_code == 401:
                 self.invalidate(credentials, token)
-                response = await request((await self.token(credentials)).value)
+                response = await request((await self.token(credentials, fresh=True)).value)
         if response.status_code == 403:
             about_scope, scope = _scope_refusal(response)
             if about_scope:

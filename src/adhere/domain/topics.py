@@ -269,6 +269,10 @@ _EVENT_TOPICS = {
 }
 
 
+EVENT_TOPICS = frozenset(topic for topics in _EVENT_TOPICS.values() for topic in topics)
+"""Topics published for accepted events, which the stored events can rebuild at any time."""
+
+
 def event_topics(event: AgentEvent) -> tuple[str, ...]:
     """The topics an accepted event is published on: a `state` event on each it sets."""
     found = _EVENT_TOPICS.get(event.kind)

@@ -28,8 +28,10 @@ from adhere.domain.rules import (
     decide,
     parse_rule,
 )
+from adhere.domain.topics import EVENT_TOPICS
 from adhere.service.context import ServiceContext
 from adhere.service.organisation import NotFound
+from adhere.service.webhooks import event_messages
 
 Verify = Callable[[RuleSpec], None]  # raises InvalidInput when an action would lack a scope
 
@@ -124,13 +126,19 @@ def dry_run(ctx: ServiceContext, raw: object) -> DryRun:
     would have fired on (timers simulated), and the input each action would have been given.
     Nothing runs and nothing is stored.
 
-    The messages are those the outbox recorded on the topic, which holds every message of a
-    topic once any rule or webhook listens to it."""
+    For the agent topics the messages are rebuilt from the events accepted that day, whether
+    or not anyone listened then; for the others they are those the outbox recorded, which
+    holds every message of a topic once any rule or webhook listens to it."""
     spec = parse_rule(raw)
     until = ctx.clock()
     since = until - DRY_RUN_HOURS * 3600 * MICROS_PER_SECOND
     with ctx.store.reading() as tx:
-        stored = tx.rules.messages_since(since, spec.topic, _DRY_RUN_MESSAGES)
+        if spec.topic in EVENT_TOPICS:
+            received = tx.events_received(since, until, _DRY_RUN_MESSAGES)
+            messages = event_messages(tx, received, spec.topic, ctx.live)
+        else:
+            stored = tx.rules.messages_since(since, spec.topic, _DRY_RUN_MESSAGES)
+            messages = [(item.created, orjson.loads(item.payload)) for item in stored]
     firings: list[DryRunFiring] = []
     armed: dict[str, tuple[Instant, dict[str, Any]]] = {}
 
@@ -140,20 +148,19 @@ def dry_run(ctx: ServiceContext, raw: object) -> DryRun:
                 del armed[subject]
                 firings.append(_firing(spec, subject, due, message))
 
-    for item in stored:
-        message = orjson.loads(item.payload)
-        fire_due(item.created)
+    for created, message in messages:
+        fire_due(created)
         decision = decide(spec, message)
         subject = spec.subject(message)
         if decision is Decision.FIRE:
-            firings.append(_firing(spec, subject, item.created, message))
+            firings.append(_firing(spec, subject, created, message))
         elif decision is Decision.ARM and subject not in armed:
             assert spec.for_micros is not None
-            armed[subject] = (item.created + spec.for_micros, message)
+            armed[subject] = (created + spec.for_micros, message)
         elif decision is Decision.DISARM:
             armed.pop(subject, None)
     fire_due(until)
-    return DryRun(since, until, len(stored), tuple(firings))
+    return DryRun(since, until, len(messages), tuple(firings))
 
 
 def execution_json(execution: RuleExecution) -> dict[str, Any]:

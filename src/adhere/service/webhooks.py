@@ -286,6 +286,22 @@ def publish(
     tx.webhooks.publish(f"msg_{secrets.token_urlsafe(16)}", topic, now, payload, endpoint_ids)
 
 
+def event_messages(
+    tx: StoreTransaction,
+    received: Sequence[tuple[AgentEvent, Instant]],
+    topic: str,
+    live: LiveAdherence | None = None,
+) -> list[tuple[Instant, dict[str, Any]]]:
+    """The messages on `topic` that these events, accepted when given, were (or would have
+    been) published as: what a rule's dry run replays."""
+    chosen = [(event, at) for event, at in received if topic in event_topics(event)]
+    scheduled = _scheduled(tx, live, [event for event, _ in chosen])
+    return [
+        (at, event_message(event, topic, at, scheduled[event.agent_id, event.time]))
+        for event, at in chosen
+    ]
+
+
 def _scheduled(
     tx: StoreTransaction, live: LiveAdherence | None, events: Sequence[AgentEvent]
 ) -> dict[tuple[str, Instant], Scheduled]:
