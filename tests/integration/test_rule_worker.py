@@ -257,3 +257,15 @@ def test_messages_are_not_read_past_a_gap_a_transaction_may_still_fill() -> None
     assert [m.seq for m in _without_gaps(10, young, START)] == [11]
     old = [message(11, 9), message(13, 9), message(14, 0)]
     assert [m.seq for m in _without_gaps(10, old, START)] == [11, 13, 14]
+
+
+async def test_criteria_that_fail_at_run_time_stop_only_their_own_rule(world: World) -> None:
+    worker = world.worker()
+    await worker.run_once()
+    broken = world.rule(criteria=[{"path": '$[?(@ =~ "(")]', "operator": "Exists"}])
+    working = world.rule()
+    world.clock.now += SECOND
+    world.publish("agent.login", agent_id="ann")
+    assert await worker.run_once() == 1
+    assert rules.list_executions(world.ctx, broken) == []
+    assert [e.subject for e in rules.list_executions(world.ctx, working)] == ["ann"]

@@ -260,7 +260,11 @@ def _needs_matching(tx: StoreTransaction, rules_enabled: bool) -> bool:
 
 def _match(tx: StoreTransaction, rule: Rule, stored: StoredMessage) -> None:
     message = orjson.loads(stored.payload)
-    decision = decide(rule.spec, message)
+    try:
+        decision = decide(rule.spec, message)
+    except Exception:  # a JSONPath filter that parses but cannot run: must not stop the rules
+        _log.warning("the criteria of rule %s failed on message %s", rule.id, stored.id)
+        return
     if decision is Decision.IGNORE:
         return
     subject = rule.spec.subject(message)
