@@ -54,6 +54,7 @@ class Container:
     _threads: list[threading.Thread] = field(default_factory=list)
     announcer: Announcer | None = None  # publishes what the live engine learns
     _rule_worker: RuleWorker | None = None  # runs in `automation`
+    _dispatcher: Dispatcher | None = None  # delivers webhooks, in its own thread and loop
     _rules: Future[None] | None = None  # the worker's run
 
     @property
@@ -67,7 +68,7 @@ class Container:
         announced = store.announced_changes()  # writes made while no server ran
         self.reload()
         store.forget_changes(announced)
-        dispatcher = Dispatcher(store, self.webhooks, self.context.clock)
+        self._dispatcher = dispatcher = Dispatcher(store, self.webhooks, self.context.clock)
         for name, target in (
             ("adhere-clock", self._tick),
             ("adhere-sync", self._sync),
@@ -105,6 +106,9 @@ class Container:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.rules_changed()  # wake the workers from their pauses, to see `_stopping` now
+        if self._dispatcher is not None:
+            self._dispatcher.wake()
         for thread in self._threads:
             thread.join(timeout=5)
         if self._rules is not None:

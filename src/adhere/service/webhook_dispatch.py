@@ -11,6 +11,7 @@ endpoint delays nobody else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import threading
@@ -48,6 +49,7 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._in_flight: set[int] = set()
         self._slots: dict[str, asyncio.Semaphore] = {}
+        self._wake: Callable[[], object] | None = None
 
     def run(self, stopping: threading.Event, interval_seconds: float = 0.2) -> None:
         """Deliver until `stopping` is set (a thread's target: it has its own event loop)."""
@@ -60,8 +62,17 @@ class Dispatcher:
             await asyncio.wait(tasks)
         return len(tasks)
 
+    def wake(self) -> None:
+        """End the current pause now (from any thread): `run` then sees `stopping` at once."""
+        wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                wake()
+
     async def _run(self, stopping: threading.Event, interval_seconds: float) -> None:
         running: set[asyncio.Task[None]] = set()
+        loop, woken = asyncio.get_running_loop(), asyncio.Event()
+        self._wake = lambda: loop.call_soon_threadsafe(woken.set)
         async with self._client() as http:
             while not stopping.is_set():
                 try:
@@ -70,9 +81,11 @@ class Dispatcher:
                         task.add_done_callback(running.discard)
                 except Exception:  # the database may be busy: the deliveries stay pending
                     _log.exception("reading the webhook outbox failed")
-                await asyncio.sleep(interval_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), interval_seconds)
             if running:
                 await asyncio.wait(running, timeout=self._policy.timeout_seconds + 1)
+        self._wake = None
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=self._policy.timeout_seconds, follow_redirects=False)
