@@ -436,6 +436,8 @@ def test_basic_credentials_send_an_authorization_header(
     trace = run(automation, runner.test(action_id, {}))
     assert step(trace, "authenticate").result["username"] == "lee"
     assert "pa55" not in repr(trace)
+    for shown in ("authenticate", "send"):  # nor the header that carries it; what the API
+        assert "bGVlOnBhNTU=" not in repr(step(trace, shown))  # echoes back is its output
 
 
 def test_user_defined_fields_are_used_in_templates_and_kept_out_of_traces(
@@ -468,3 +470,15 @@ def test_user_defined_fields_are_used_in_templates_and_kept_out_of_traces(
 def test_an_unknown_action_is_not_found(automation: LoopThread, runner: ActionRunner) -> None:
     with pytest.raises(NotFound):
         execute(automation, runner, "act_nope", {})
+
+
+def test_a_header_that_cannot_be_sent_fails_once_with_the_reason(
+    ctx: ServiceContext, automation: LoopThread, runner: ActionRunner, flaky_url: str
+) -> None:
+    action = flaky_action(f"{flaky_url}/flaky/basic", headers={"X-Name": "${input.name}"})
+    action_id = save(ctx, action)
+    failed = execute(automation, runner, action_id, {"name": "Jos\u00e9"})
+    assert failed.outcome is Outcome.FAILED
+    assert failed.failed_step == "send"
+    assert "the request cannot be sent" in (failed.error or "")
+    assert len(failed.attempts) == 1  # not retried: it can never be sent

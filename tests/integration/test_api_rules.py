@@ -191,3 +191,15 @@ def test_rule_routes_need_rules_manage(admin: Caller) -> None:
     response = admin.api.client.get("/api/v1/rules", headers=headers)
     assert response.status_code == 403
     assert "rules:manage" in response.text
+
+
+def test_a_rule_that_runs_data_actions_needs_actions_execute_too(admin: Caller) -> None:
+    headers = admin.api.headers("rules:manage")
+    runs_an_action = login_rule(
+        actions=[{"type": "data_action", "action_id": "act_x", "input": {}}]
+    )
+    response = admin.api.client.post("/api/v1/rules", json=runs_an_action, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["missing_scopes"] == ["actions:execute"]
+    dry = admin.api.client.post("/api/v1/rules/dry-run", json=runs_an_action, headers=headers)
+    assert dry.status_code == 200  # nothing runs

@@ -40,9 +40,12 @@ class RecordingActions:
 
     calls: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)
+    raising: bool = False  # as a bug in the runner would
 
     async def execute(self, action_id: str, input: dict[str, Any], source: str) -> Result:
         self.calls.append((action_id, input, source))
+        if self.raising:
+            raise RuntimeError("the runner broke")
         if action_id in self.failing:
             return Result(f"x{len(self.calls)}", False, "HTTP 500 after 3 attempts")
         return Result(f"x{len(self.calls)}", True, None)
@@ -250,22 +253,41 @@ async def test_a_dry_run_shows_what_the_last_day_would_have_fired(world: World) 
 
 
 def test_messages_are_not_read_past_a_gap_a_transaction_may_still_fill() -> None:
-    def message(seq: int, age_seconds: int) -> StoredMessage:
-        return StoredMessage(seq, f"m{seq}", "agent.login", START - age_seconds * SECOND, "{}")
+    def message(seq: int) -> StoredMessage:
+        return StoredMessage(seq, f"m{seq}", "agent.login", START, "{}")
 
-    young = [message(11, 0), message(13, 0), message(14, 0)]
-    assert [m.seq for m in _without_gaps(10, young, START)] == [11]
-    old = [message(11, 9), message(13, 9), message(14, 0)]
-    assert [m.seq for m in _without_gaps(10, old, START)] == [11, 13, 14]
+    after_a_gap = [message(12), message(13), message(15)]
+    assert _without_gaps(10, after_a_gap, grace_over=False) == []
+    assert [m.seq for m in _without_gaps(10, after_a_gap, grace_over=True)] == [12, 13]
+    assert [m.seq for m in _without_gaps(11, after_a_gap, grace_over=False)] == [12, 13]
 
 
 async def test_criteria_that_fail_at_run_time_stop_only_their_own_rule(world: World) -> None:
     worker = world.worker()
     await worker.run_once()
     broken = world.rule(criteria=[{"path": '$[?(@ =~ "(")]', "operator": "Exists"}])
+    broken_subject = world.rule(subject_path='$[?(@ =~ "(")]', for_seconds=5)
     working = world.rule()
     world.clock.now += SECOND
     world.publish("agent.login", agent_id="ann")
     assert await worker.run_once() == 1
     assert rules.list_executions(world.ctx, broken) == []
+    assert rules.list_executions(world.ctx, broken_subject) == []
     assert [e.subject for e in rules.list_executions(world.ctx, working)] == ["ann"]
+
+
+async def test_an_action_that_raises_fails_its_execution_once_and_is_not_repeated(
+    world: World,
+) -> None:
+    worker = world.worker()
+    await worker.run_once()
+    world.actions.raising = True
+    rule_id = world.rule()
+    world.clock.now += SECOND
+    world.publish("agent.login", agent_id="ann")
+    await worker.run_once()
+    await worker.run_once()
+    [execution] = rules.list_executions(world.ctx, rule_id)
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.results[0]["error"] == "RuntimeError: the runner broke"
+    assert len(world.actions.calls) == 1

@@ -104,3 +104,14 @@ async def test_what_cannot_be_checked_is_said_and_not_refused(
         assert not verdict.checked
         assert not verdict.refused
         assert note in (verdict.note or "")
+
+
+async def test_a_token_endpoint_that_cannot_answer_leaves_it_unchecked_not_refused(
+    base: str, http: httpx.AsyncClient
+) -> None:
+    action = set_presence(f"{base}/api/v2/users/${{input.userId}}/presence")
+    unreachable = ClientCredentials("http://127.0.0.1:9/oauth/token", "writer", "s", (WRITE,))
+    verdict = await check_action_scopes(action, unreachable, "cred_4", http, TokenManager(http))
+    assert not verdict.checked
+    assert not verdict.refused
+    assert (verdict.note or "").startswith("no token to check with: ")

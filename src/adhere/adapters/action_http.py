@@ -121,6 +121,8 @@ class ActionTransport:
             raise AttemptFailed(
                 f"{request.url} could not be reached: {type(error).__name__}: {error}"
             ) from None
+        except (UnicodeError, ValueError) as error:  # a header httpx cannot send (not ASCII)
+            raise AttemptFailed(f"the request cannot be sent: {error}", permanent=True) from None
         return Answer(response.status_code, response.text, retry_after_seconds(response))
 
 

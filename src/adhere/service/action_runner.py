@@ -111,6 +111,7 @@ class _Authentication:
     headers: Mapping[str, str]
     oauth: ClientCredentials | None
     summary: dict[str, Any]
+    secrets: tuple[str, ...] = ()  # what it sends that a trace must not show (header, token)
 
 
 class ActionRunner:
@@ -255,6 +256,7 @@ class ActionRunner:
                     except SecretKeyError as error:
                         raise run.failed("authenticate", str(error), "credentialId") from None
                     summary, authenticated = auth.summary, True
+                    run.secrets.extend(auth.secrets)
                     answer = await transport.send(_with_headers(request, auth.headers), auth.oauth)
             except AttemptFailed as error:
                 failure = error
@@ -311,7 +313,7 @@ class ActionRunner:
             pair = f"{details['username']}:{secret['password']}".encode()
             header = "Basic " + base64.b64encode(pair).decode("ascii")
             summary["username"] = details["username"]
-            return _Authentication({"Authorization": header}, None, summary)
+            return _Authentication({"Authorization": header}, None, summary, (header,))
         oauth = oauth_client(details, secret)
         token = await transport.token(oauth)
         summary.update(
@@ -320,7 +322,7 @@ class ActionRunner:
             granted_scopes=sorted(token.granted_scopes),
             token_lifetime_seconds=token.lifetime,
         )
-        return _Authentication({}, oauth, summary)
+        return _Authentication({}, oauth, summary, (token.value,))
 
     async def transport(self) -> ActionTransport:
         """The HTTP client and token cache of this runner's loop (for other outbound work

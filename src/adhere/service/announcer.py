@@ -78,7 +78,6 @@ class Announcer:
         self._after = shift_missed_after_micros
         self._tracking = False  # the buffer is on and `_states` is what was announced
         self._forgotten = False  # the store is known to hold no stale announced state
-        self._reconcile = False  # compare everything on the next round (a round failed)
         self._states: dict[str, Announced] = {}
         self._agents: dict[str, Agent] = {}
         self._units: dict[str, tuple[ManagementUnit, Thresholds]] = {}
@@ -100,7 +99,7 @@ class Announcer:
         while not stopping.wait(interval_seconds if self._tracking else IDLE_INTERVAL_SECONDS):
             try:
                 self.announce_once(self._ctx.clock())
-            except Exception:  # the next round compares everything again
+            except Exception:  # the next round compares everything again (`_step`)
                 _log.exception("announcing failed")
 
     def announce_once(self, now: Instant) -> int:
@@ -168,17 +167,26 @@ class Announcer:
     # ---- a round ---------------------------------------------------------------------------
 
     def _step(self, now: Instant) -> int:
+        try:
+            return self._round(now)
+        except Exception:
+            # What was drained may be lost with the round, and the state in memory may be
+            # half-updated: the next round starts over from the stored announced state (what
+            # subscribers heard) and compares everything with it, as after a restart.
+            self._tracking = False
+            raise
+
+    def _round(self, now: Instant) -> int:
         live = self._live
         round_ = _Round(now)
         with live.lock:
             live.catch_up(now)
             pending = live.drain()
-            everything = pending.rebuilt or self._reconcile
+            everything = pending.rebuilt
             if everything:
-                if not self._reconcile:  # else what was announced missed some: compare only
-                    # What was recorded before the rebuild, then the new engine's state.
-                    self._refresh(self._touched(pending))
-                    self._apply(round_, pending)
+                # What was recorded before the rebuild, then the new engine's state.
+                self._refresh(self._touched(pending))
+                self._apply(round_, pending)
                 self._compare_all(round_, recovered=True, fresh=False)
             else:
                 self._refresh(self._touched(pending))
@@ -190,13 +198,7 @@ class Announcer:
         self._checked = now
         if not round_.messages and not round_.states:
             return 0
-        try:
-            published = self._commit(round_)
-        except Exception:
-            self._reconcile = True  # `_states` is still what was stored: compare next round
-            raise
-        self._reconcile = False
-        return published
+        return self._commit(round_)
 
     def _apply(self, round_: _Round, pending: Pending) -> None:
         """The recorded changes and queue notes, in order, into messages and states."""

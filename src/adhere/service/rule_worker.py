@@ -42,7 +42,7 @@ from adhere.service.organisation import NotFound
 _log = logging.getLogger("adhere.rules")
 
 _BATCH = 1_000
-_GAP_GRACE = 5 * MICROS_PER_SECOND
+_GAP_GRACE = 10 * MICROS_PER_SECOND
 _CONCURRENT_EXECUTIONS = 50
 _IDLE_SECONDS = 1.0  # between looks while no rule is enabled: polling costs ingestion (GIL)
 
@@ -81,6 +81,7 @@ class RuleWorker:
         self._actions = actions
         self._clock = clock
         self._running: set[int] = set()
+        self._gap: tuple[int, Instant] | None = None  # (progress, when first read at it)
         self._slots = asyncio.Semaphore(_CONCURRENT_EXECUTIONS)
         self._woken = asyncio.Event()
 
@@ -98,13 +99,14 @@ class RuleWorker:
         while not stopping.is_set():
             more, waiting = False, _NOTHING
             try:
-                waiting = self._waiting()
+                waiting = await asyncio.to_thread(self._waiting)
                 if waiting.messages:
                     more = await asyncio.to_thread(self.match_messages)
                 if waiting.timers:
                     await asyncio.to_thread(self.fire_due_timers)
                 if waiting:
-                    for task in self._start_pending():
+                    pending = await asyncio.to_thread(self._pending)
+                    for task in self._start(pending):
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
             except Exception:  # the database may be busy: nothing is lost, try again
@@ -139,7 +141,7 @@ class RuleWorker:
                 tx.rules.set_progress(tx.rules.last_message_seq())
                 return False
             messages = tx.rules.messages_after(progress, _BATCH)
-            readable = _without_gaps(progress, messages, now)
+            readable = _without_gaps(progress, messages, self._gap_grace_over(progress, now))
             if not readable:
                 return False
             by_topic: dict[str, list[Rule]] = {}
@@ -150,7 +152,14 @@ class RuleWorker:
                     if message.created > rule.updated:  # a rule acts on what follows it
                         _match(tx, rule, message)
             tx.rules.set_progress(readable[-1].seq)
-        return len(messages) == _BATCH
+        return len(readable) == _BATCH
+
+    def _gap_grace_over(self, progress: int, now: Instant) -> bool:
+        """Has the worker waited `_GAP_GRACE` at this progress? A gap in seq that lasts that
+        long, from when the worker first met it, was a rollback, not a commit yet to come."""
+        if self._gap is None or self._gap[0] != progress:
+            self._gap = (progress, now)
+        return now - self._gap[1] >= _GAP_GRACE
 
     # ---- step 2 ----------------------------------------------------------------------------
 
@@ -175,9 +184,14 @@ class RuleWorker:
 
     # ---- step 3 ----------------------------------------------------------------------------
 
-    def _start_pending(self) -> list[asyncio.Task[None]]:
+    def _pending(self) -> list[RuleExecution]:
         with self._store.reading() as tx:
-            pending = tx.rules.pending_executions(_BATCH)
+            return tx.rules.pending_executions(_BATCH)
+
+    def _start_pending(self) -> list[asyncio.Task[None]]:
+        return self._start(self._pending())
+
+    def _start(self, pending: list[RuleExecution]) -> list[asyncio.Task[None]]:
         tasks = []
         for execution in pending:
             if execution.seq not in self._running:
@@ -189,18 +203,24 @@ class RuleWorker:
         try:
             async with self._slots:
                 status, results = await self._run_actions(execution)
-            with self._store.transaction() as tx:
-                tx.rules.finish_execution(execution.seq, status, results, self._clock())
+            await asyncio.to_thread(self._finish, execution.seq, status, results)
         except Exception:  # not recorded: it stays pending and runs again
             _log.exception("rule execution %s failed unexpectedly", execution.seq)
         finally:
             self._running.discard(execution.seq)
 
+    def _finish(self, seq: int, status: ExecutionStatus, results: list[dict[str, Any]]) -> None:
+        with self._store.transaction() as tx:
+            tx.rules.finish_execution(seq, status, results, self._clock())
+
+    def _rule(self, rule_id: str) -> Rule | None:
+        with self._store.reading() as tx:
+            return tx.rules.rule(rule_id)
+
     async def _run_actions(
         self, execution: RuleExecution
     ) -> tuple[ExecutionStatus, list[dict[str, Any]]]:
-        with self._store.reading() as tx:
-            rule = tx.rules.rule(execution.rule_id)
+        rule = await asyncio.to_thread(self._rule, execution.rule_id)
         if rule is None:
             return ExecutionStatus.FAILED, [{"error": "the rule was deleted before it ran"}]
         message = orjson.loads(execution.payload)
@@ -221,16 +241,16 @@ class RuleWorker:
     ) -> dict[str, Any]:
         described = action.as_json()
         described.pop("input", None)
-        if isinstance(action, SendToWebhook):
-            return {**described, **self._send(action, execution)}
         try:
+            if isinstance(action, SendToWebhook):
+                return {**described, **(await asyncio.to_thread(self._send, action, execution))}
             given = action.input_for(message)
-        except InvalidInput as error:
-            return {**described, "outcome": "failed", "error": str(error)}
-        try:
             record = await self._actions.execute(action.action_id, given, f"rule:{rule.id}")
         except (InvalidInput, NotFound) as error:  # deleted, or its input is refused
             return {**described, "outcome": "failed", "error": str(error)}
+        except Exception as error:  # recorded as this action's failure: never run again
+            _log.exception("rule %s: an action failed unexpectedly", rule.id)
+            return {**described, "outcome": "failed", "error": f"{type(error).__name__}: {error}"}
         return {
             **described,
             "outcome": "succeeded" if record.succeeded else "failed",
@@ -262,12 +282,12 @@ def _match(tx: StoreTransaction, rule: Rule, stored: StoredMessage) -> None:
     message = orjson.loads(stored.payload)
     try:
         decision = decide(rule.spec, message)
-    except Exception:  # a JSONPath filter that parses but cannot run: must not stop the rules
-        _log.warning("the criteria of rule %s failed on message %s", rule.id, stored.id)
+        subject = "" if decision is Decision.IGNORE else rule.spec.subject(message)
+    except Exception:  # a JSONPath that parses but cannot run: it must not stop the rules
+        _log.warning("rule %s could not be evaluated on message %s", rule.id, stored.id)
         return
     if decision is Decision.IGNORE:
         return
-    subject = rule.spec.subject(message)
     if decision is Decision.FIRE:
         tx.rules.add_execution(rule.id, stored.seq, subject, stored.created)
     elif decision is Decision.ARM:
@@ -278,14 +298,15 @@ def _match(tx: StoreTransaction, rule: Rule, stored: StoredMessage) -> None:
 
 
 def _without_gaps(
-    progress: int, messages: list[StoredMessage], now: Instant
+    progress: int, messages: list[StoredMessage], grace_over: bool
 ) -> list[StoredMessage]:
-    """The messages up to the first gap in seq that may still be filled by a transaction in
-    flight; a gap behind a message older than `_GAP_GRACE` was a rollback."""
+    """The messages up to the first gap in seq, which a transaction in flight may still fill
+    (on PostgreSQL a lower seq can commit after a higher one), unless the gap at `progress`
+    has outlasted the grace; one further on waits for a later read."""
     readable: list[StoredMessage] = []
     expected = progress + 1
     for message in messages:
-        if message.seq != expected and now - message.created < _GAP_GRACE:
+        if message.seq != expected and not (grace_over and not readable):
             break
         readable.append(message)
         expected = message.seq + 1

@@ -150,8 +150,11 @@ def dry_run(ctx: ServiceContext, raw: object) -> DryRun:
 
     for created, message in messages:
         fire_due(created)
-        decision = decide(spec, message)
-        subject = spec.subject(message)
+        try:
+            decision = decide(spec, message)
+            subject = spec.subject(message)
+        except Exception as error:  # a JSONPath that parses but cannot run (a bad regex)
+            raise InvalidInput(f"cannot be evaluated: {error}", "criteria") from None
         if decision is Decision.FIRE:
             firings.append(_firing(spec, subject, created, message))
         elif decision is Decision.ARM and subject not in armed:

@@ -11,6 +11,7 @@ checked, and the verdict says so rather than guessing.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import httpx
 from adhere.adapters.token_manager import (
     ClientCredentials,
     ScopeNotGranted,
+    TokenError,
     TokenManager,
     TokenRequestFailed,
 )
@@ -30,6 +32,7 @@ from adhere.domain.data_actions import DataAction
 _TEMPLATE_REFERENCE = re.compile(r"\$!?\{[^}]*\}|\$!?[A-Za-z_][\w.]*(?:\([^)]*\))?")
 _PATH_PARAMETER = re.compile(r"\\\{[^}]*\\\}")
 _DOCUMENT_TIMEOUT_SECONDS = 5.0
+_TOKEN_TIMEOUT_SECONDS = 10.0  # the two together stay within the caller's limit (30 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +144,7 @@ async def _granted(
     client = repr(credentials.client_id)
     grant = f"Grant client {client} the scope(s) at {credentials.token_url}"
     try:
-        token = await tokens.fresh_token(credentials)
+        token = await asyncio.wait_for(tokens.fresh_token(credentials), _TOKEN_TIMEOUT_SECONDS)
     except ScopeNotGranted as error:
         return _with(
             checked,
@@ -157,10 +160,14 @@ async def _granted(
                 note=f"the token endpoint refused to grant them to client {client} ({error})",
                 advice=grant + _adhere_hint(credentials, checked.required),
             )
-        return _with(checked, note=f"not confirmed with the token endpoint: {error}")
+        return _with(checked, checked=False, note=f"the token endpoint refused: {error}")
+    except (TokenError, TimeoutError) as error:
+        reason = str(error) or f"no answer within {_TOKEN_TIMEOUT_SECONDS:g} s"
+        return _with(checked, checked=False, note=f"no token to check with: {reason}")
     held = token.granted_scopes or frozenset(credentials.scopes)  # RFC 6749 §5.1
     if not held:
-        return _with(checked, note="the token endpoint did not say which scopes it granted")
+        note = "the token endpoint did not say which scopes it granted"
+        return _with(checked, checked=False, note=note)
     missing = checked.required - held
     return _with(
         checked,
@@ -214,8 +221,13 @@ def _route_pattern(template: str) -> re.Pattern[str]:
 
 
 def _oauth_scopes(document: Mapping[str, Any], requirements: object) -> frozenset[str]:
-    schemes = document.get("components", {}).get("securitySchemes", {})
-    oauth = {name for name, scheme in schemes.items() if scheme.get("type") == "oauth2"}
+    components = document.get("components")
+    schemes = components.get("securitySchemes") if isinstance(components, dict) else None
+    oauth = {
+        name
+        for name, scheme in (schemes.items() if isinstance(schemes, dict) else ())
+        if isinstance(scheme, dict) and scheme.get("type") == "oauth2"
+    }
     alternatives: list[frozenset[str]] = []
     if isinstance(requirements, Sequence):
         for requirement in requirements:
@@ -224,8 +236,9 @@ def _oauth_scopes(document: Mapping[str, Any], requirements: object) -> frozense
                     frozenset(
                         scope
                         for name, scopes in requirement.items()
-                        if name in oauth
+                        if name in oauth and isinstance(scopes, list)
                         for scope in scopes
+                        if isinstance(scope, str)
                     )
                 )
     return min(alternatives, key=len) if alternatives else frozenset()

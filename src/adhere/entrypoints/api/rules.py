@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adhere.domain.instants import format_instant
 from adhere.domain.rules import DEFAULT_SUBJECT, MAX_FOR_SECONDS, Rule, rule_json
 from adhere.entrypoints.api.deps import container, context
-from adhere.entrypoints.api.security import Principal, requires
+from adhere.entrypoints.api.security import Principal, also_requires, requires
 from adhere.service import rules
 from adhere.service.context import ServiceContext
 
@@ -66,10 +66,11 @@ def create(
     body: RuleIn,
     request: Request,
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_MANAGE),
+    principal: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
-    """Save a rule. Refused, naming the scope, if an action's credential lacks one its
-    target route requires."""
+    """Save a rule. A rule that runs data actions also needs `actions:execute`; it is refused,
+    naming the scope, if an action's credential lacks one its target route requires."""
+    _may_run(principal, body)
     service = container(request)
     created = rules.create_rule(ctx, _raw(body), service.verify_rule)
     service.rules_changed()
@@ -98,9 +99,10 @@ def replace(
     request: Request,
     rule_id: str = _id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_MANAGE),
+    principal: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
     """A new definition; timers armed under the old one are dropped."""
+    _may_run(principal, body)
     service = container(request)
     replaced = rules.replace_rule(ctx, rule_id, _raw(body), service.verify_rule)
     service.rules_changed()
@@ -166,6 +168,13 @@ def dry_run(
             for firing in result.firings
         ],
     }
+
+
+def _may_run(principal: Principal, body: RuleIn) -> None:
+    """Saving a rule that runs data actions is running them later, with inputs of its
+    choosing: the caller must be allowed to run actions."""
+    if any(action.get("type") == "data_action" for action in body.actions):
+        also_requires(principal, "actions:execute")
 
 
 def _rule(rule: Rule) -> dict[str, Any]:

@@ -99,6 +99,13 @@ def _authenticate(
     return principal
 
 
+def also_requires(principal: Principal, scope: str) -> None:
+    """Demand a second scope for what this request would do (a rule that runs data actions
+    needs `actions:execute` besides the route's `rules:manage`): a 403 naming it."""
+    if not principal.has(scope):
+        raise _insufficient_scope([scope], [scope], principal)
+
+
 def _insufficient_scope(required: list[str], missing: list[str], principal: Principal) -> Problem:
     granted = [scope for scope in KNOWN_SCOPES if principal.has(scope)]
     needs = "scope" if len(missing) == 1 else "scopes"

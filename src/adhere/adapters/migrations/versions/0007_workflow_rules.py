@@ -36,6 +36,11 @@ def upgrade() -> None:
         sa.Column("message_seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_rule_progress")),
     )
+    # Rules read the outbox from here on: no rule can exist yet, so none misses a message.
+    op.execute(
+        "INSERT INTO rule_progress (name, message_seq) "
+        "SELECT 'rules', COALESCE(MAX(seq), 0) FROM webhook_messages"
+    )
     op.create_table(
         "rule_timers",
         sa.Column("rule_id", sa.String(length=128), nullable=False),
