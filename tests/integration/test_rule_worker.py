@@ -97,7 +97,7 @@ def world(database_url: str) -> Iterator[World]:
 async def test_a_matching_message_fires_the_rule_once_and_is_recorded(world: World) -> None:
     world.publish("agent.login", agent_id="before-any-worker")
     worker = world.worker()
-    assert await worker.run_once() == 0  # a first run starts from now
+    assert await worker.run_once() == 0  # no rule yet: nothing acts on it
     rule_id = world.rule(
         criteria=[{"path": "$.data.team", "operator": "In", "value": ["blue", "green"]}]
     )

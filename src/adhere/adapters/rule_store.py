@@ -84,19 +84,18 @@ class RuleRecords:
 
     # ---- reading the outbox --------------------------------------------------------------
 
-    def progress(self) -> int | None:
+    def progress(self) -> int:
+        """The last outbox message the rules have read (migration 0007 starts it)."""
         table = schema.rule_progress
         query = select(table.c.message_seq).where(table.c.name == _PROGRESS)
-        found: int | None = self.connection.execute(query).scalar()
+        found: int = self.connection.execute(query).scalar_one()
         return found
 
     def set_progress(self, message_seq: int) -> None:
         table = schema.rule_progress
-        moved = self.connection.execute(
+        self.connection.execute(
             update(table).where(table.c.name == _PROGRESS).values(message_seq=message_seq)
-        ).rowcount
-        if not moved:
-            self.connection.execute(insert(table).values(name=_PROGRESS, message_seq=message_seq))
+        )
 
     def last_message_seq(self) -> int:
         found = self.connection.execute(select(func.max(schema.webhook_messages.c.seq))).scalar()
@@ -228,22 +227,6 @@ class RuleRecords:
             .limit(limit)
         )
         return [_execution(row) for row in self.connection.execute(query)]
-
-    def send_to_endpoint(self, endpoint_id: str, message_seq: int, now: Instant) -> int:
-        """A pending delivery of a stored message to one webhook endpoint (a rule's action)."""
-        seq: int = self.connection.execute(
-            insert(schema.webhook_deliveries)
-            .values(
-                endpoint_id=endpoint_id,
-                message_seq=message_seq,
-                status="pending",
-                attempts=0,
-                next_attempt_us=now,
-                updated_us=now,
-            )
-            .returning(schema.webhook_deliveries.c.seq)
-        ).scalar_one()
-        return seq
 
 
 def _rule(row: Row[Any]) -> Rule:

@@ -82,18 +82,17 @@ class WebhookRecords:
             return seq
         self.connection.execute(
             insert(schema.webhook_deliveries),
-            [
-                {
-                    "endpoint_id": endpoint_id,
-                    "message_seq": seq,
-                    "status": _PENDING,
-                    "attempts": 0,
-                    "next_attempt_us": created,
-                    "updated_us": created,
-                }
-                for endpoint_id in endpoint_ids
-            ],
+            [_pending(endpoint_id, seq, created) for endpoint_id in endpoint_ids],
         )
+        return seq
+
+    def add_delivery(self, endpoint_id: str, message_seq: int, due: Instant) -> int:
+        """One more pending delivery of a stored message (a workflow rule's webhook action)."""
+        seq: int = self.connection.execute(
+            insert(schema.webhook_deliveries)
+            .values(**_pending(endpoint_id, message_seq, due))
+            .returning(schema.webhook_deliveries.c.seq)
+        ).scalar_one()
         return seq
 
     def due(self, now: Instant, per_endpoint: int) -> list[Delivery]:
@@ -178,6 +177,17 @@ class WebhookRecords:
                 .where(table.c.seq.in_(chunk))
                 .values(status=_PENDING, attempts=0, next_attempt_us=now, updated_us=now)
             )
+
+
+def _pending(endpoint_id: str, message_seq: int, due: Instant) -> dict[str, Any]:
+    return {
+        "endpoint_id": endpoint_id,
+        "message_seq": message_seq,
+        "status": _PENDING,
+        "attempts": 0,
+        "next_attempt_us": due,
+        "updated_us": due,
+    }
 
 
 def _endpoint_values(endpoint: Endpoint) -> dict[str, Any]:

@@ -8,7 +8,6 @@ stay in the shell's history. ``execute`` and ``test`` run the action from this p
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,7 +25,7 @@ from adhere.domain.action_credentials import Credential, CredentialKind
 from adhere.domain.action_executions import ActionExecution, StepStatus
 from adhere.entrypoints.cli_options import DatabaseOption, command_service, fail
 from adhere.service import data_actions
-from adhere.service.action_runner import ActionRunner
+from adhere.service.action_runner import ActionRunner, run_in_own_loop
 from adhere.service.action_scopes import own_loop_guard
 from adhere.service.context import ServiceContext
 from adhere.service.data_actions import CredentialInUse
@@ -319,15 +318,7 @@ def _service(db: str | None) -> Iterator[tuple[ServiceContext, Sealer]]:
 
 def _run(ctx: ServiceContext, sealer: Sealer, work: Callable[[ActionRunner], Awaitable[T]]) -> T:
     """Run `work` with a runner in an event loop of this process."""
-
-    async def main() -> T:
-        runner = ActionRunner(ctx.store, sealer)
-        try:
-            return await work(runner)
-        finally:
-            await runner.close()
-
-    return asyncio.run(main())
+    return run_in_own_loop(ctx.store, sealer, work)
 
 
 def _secret(what: str, from_stdin: bool) -> str:

@@ -352,6 +352,22 @@ class ActionRunner:
             tx.actions.add_execution(execution)
 
 
+def run_in_own_loop(
+    store: SqlStore, sealer: Sealer, work: Callable[[ActionRunner], Awaitable[T]]
+) -> T:
+    """Run `work` with a runner of its own, in an event loop of its own: a command's way
+    (the server runs actions in its automation loop)."""
+
+    async def main() -> T:
+        runner = ActionRunner(store, sealer)
+        try:
+            return await work(runner)
+        finally:
+            await runner.close()
+
+    return asyncio.run(main())
+
+
 def oauth_client(details: Mapping[str, Any], secret: Mapping[str, str]) -> ClientCredentials:
     """The token manager's view of an OAuth 2 client-credentials credential."""
     return ClientCredentials(
@@ -392,20 +408,26 @@ def _template_input(value: Mapping[str, Any]) -> dict[str, Any]:
     return {"rawRequest": json.dumps(value), **value}
 
 
+def absolute_url(url: str, credential: Credential | None) -> str | None:
+    """`url`, or a relative one (as Genesys Cloud exports them) on the credential's
+    `base_url`; None if it is relative and there is no base."""
+    if urlsplit(url).scheme:
+        return url
+    base = None if credential is None else credential.base_url
+    return None if base is None else base.rstrip("/") + "/" + url.lstrip("/")
+
+
 def _url(plan: _Plan, context: Mapping[str, Any]) -> str:
     where = "config.request.requestUrlTemplate"
     url = render(plan.saved.action.url_template, context, where).strip()
-    parts = urlsplit(url)
-    if not parts.scheme:
-        base = None if plan.credential is None else plan.credential.base_url
-        if base is None:
-            raise InvalidInput(
-                f"renders the relative URL {url!r}: make it absolute, or give the action a "
-                "credential with a base_url",
-                where,
-            )
-        url = base.rstrip("/") + "/" + url.lstrip("/")
-        parts = urlsplit(url)
+    absolute = absolute_url(url, plan.credential)
+    if absolute is None:
+        raise InvalidInput(
+            f"renders the relative URL {url!r}: make it absolute, or give the action a "
+            "credential with a base_url",
+            where,
+        )
+    url, parts = absolute, urlsplit(absolute)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise InvalidInput(f"renders {url!r}, not an http:// or https:// URL", where)
     return url

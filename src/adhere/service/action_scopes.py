@@ -9,10 +9,8 @@ the command's own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from adhere.adapters.sealing import Sealer
 from adhere.adapters.token_manager import ClientCredentials
@@ -20,7 +18,12 @@ from adhere.domain.action_credentials import Credential, CredentialKind
 from adhere.domain.data_actions import DataAction
 from adhere.domain.errors import InvalidInput
 from adhere.domain.rules import RuleSpec, RunDataAction
-from adhere.service.action_runner import ActionRunner, oauth_client
+from adhere.service.action_runner import (
+    ActionRunner,
+    absolute_url,
+    oauth_client,
+    run_in_own_loop,
+)
 from adhere.service.context import ServiceContext
 from adhere.service.scope_check import ScopeVerdict, check_action_scopes
 
@@ -43,7 +46,10 @@ class ScopeGuard:
         oauth = None
         if credential is not None and sealed is not None:
             oauth = _oauth(credential, self._sealer.unseal(sealed, f"credential {credential.id!r}"))
-        target = replace(action, url_template=_absolute(action.url_template, credential))
+        target = replace(
+            action,
+            url_template=absolute_url(action.url_template, credential) or action.url_template,
+        )
         label = None if credential is None else repr(credential.id)
 
         async def check(runner: ActionRunner) -> ScopeVerdict:
@@ -79,14 +85,7 @@ def own_loop_guard(ctx: ServiceContext, sealer: Sealer) -> ScopeGuard:
     """A guard for a command: each check runs in a fresh event loop with its own runner."""
 
     def run(check: Callable[[ActionRunner], Awaitable[ScopeVerdict]]) -> ScopeVerdict:
-        async def main() -> ScopeVerdict:
-            runner = ActionRunner(ctx.store, sealer)
-            try:
-                return await check(runner)
-            finally:
-                await runner.close()
-
-        return asyncio.run(main())
+        return run_in_own_loop(ctx.store, sealer, check)
 
     return ScopeGuard(ctx, sealer, run)
 
@@ -95,10 +94,3 @@ def _oauth(credential: Credential, secret: dict[str, str]) -> ClientCredentials 
     if credential.kind is not CredentialKind.OAUTH_CLIENT_CREDENTIALS:
         return None
     return oauth_client(credential.details, secret)
-
-
-def _absolute(url_template: str, credential: Credential | None) -> str:
-    """A relative URL template (as Genesys exports them) against the credential's base URL."""
-    if urlsplit(url_template).scheme or credential is None or credential.base_url is None:
-        return url_template
-    return credential.base_url.rstrip("/") + "/" + url_template.lstrip("/")

@@ -137,9 +137,6 @@ class RuleWorker:
         now = self._clock()
         with self._store.transaction() as tx:
             progress = tx.rules.progress()
-            if progress is None:  # the first run: rules start from now
-                tx.rules.set_progress(tx.rules.last_message_seq())
-                return False
             messages = tx.rules.messages_after(progress, _BATCH)
             readable = _without_gaps(progress, messages, self._gap_grace_over(progress, now))
             if not readable:
@@ -263,19 +260,16 @@ class RuleWorker:
             endpoint = tx.webhooks.endpoint(action.endpoint_id)
             if endpoint is None:
                 return {"outcome": "failed", "error": f"no webhook {action.endpoint_id!r}"}
-            delivery = tx.rules.send_to_endpoint(
+            delivery = tx.webhooks.add_delivery(
                 action.endpoint_id, execution.message_seq, self._clock()
             )
         return {"outcome": "succeeded", "delivery_id": delivery}
 
 
 def _needs_matching(tx: StoreTransaction, rules_enabled: bool) -> bool:
-    """No progress recorded yet (the first run records it), or messages past it while some
-    rule is enabled (until one is, they wait: each rule acts only on what follows it)."""
-    progress = tx.rules.progress()
-    if progress is None:
-        return True
-    return rules_enabled and tx.rules.last_message_seq() > progress
+    """Messages past the progress while some rule is enabled (until one is, they wait: each
+    rule acts only on what follows it)."""
+    return rules_enabled and tx.rules.last_message_seq() > tx.rules.progress()
 
 
 def _match(tx: StoreTransaction, rule: Rule, stored: StoredMessage) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,10 +97,10 @@ async def check_action_scopes(
     route, required = found
     checked = ScopeVerdict(True, route, document_url, required)
     if not required:
-        return _with(checked, note="the route requires no scope")
+        return replace(checked, note="the route requires no scope")
     label = credential_label or "(none)"
     if credentials is None:
-        return _with(
+        return replace(
             checked,
             missing=required,
             note=f"credential {label} is not an OAuth 2 client credential",
@@ -108,7 +108,7 @@ async def check_action_scopes(
         )
     asked = frozenset(credentials.scopes)
     if asked and not required <= asked:  # asking for none takes what the client is given
-        return _with(
+        return replace(
             checked,
             missing=required - asked,
             note=f"credential {label} does not ask for them",
@@ -146,7 +146,7 @@ async def _granted(
     try:
         token = await asyncio.wait_for(tokens.fresh_token(credentials), _TOKEN_TIMEOUT_SECONDS)
     except ScopeNotGranted as error:
-        return _with(
+        return replace(
             checked,
             missing=checked.required & error.missing,
             note=f"the token endpoint did not grant them to client {client}",
@@ -154,22 +154,22 @@ async def _granted(
         )
     except TokenRequestFailed as error:
         if error.error == "invalid_scope":
-            return _with(
+            return replace(
                 checked,
                 missing=checked.required,
                 note=f"the token endpoint refused to grant them to client {client} ({error})",
                 advice=grant + _adhere_hint(credentials, checked.required),
             )
-        return _with(checked, checked=False, note=f"the token endpoint refused: {error}")
+        return replace(checked, checked=False, note=f"the token endpoint refused: {error}")
     except (TokenError, TimeoutError) as error:
         reason = str(error) or f"no answer within {_TOKEN_TIMEOUT_SECONDS:g} s"
-        return _with(checked, checked=False, note=f"no token to check with: {reason}")
+        return replace(checked, checked=False, note=f"no token to check with: {reason}")
     held = token.granted_scopes or frozenset(credentials.scopes)  # RFC 6749 §5.1
     if not held:
         note = "the token endpoint did not say which scopes it granted"
-        return _with(checked, checked=False, note=note)
+        return replace(checked, checked=False, note=note)
     missing = checked.required - held
-    return _with(
+    return replace(
         checked,
         held=held,
         missing=missing,
@@ -185,11 +185,6 @@ def _adhere_hint(credentials: ClientCredentials, missing: frozenset[str]) -> str
         f" (an Adhere client: `adhere clients set-scopes {credentials.client_id} "
         f'"<its scopes> {" ".join(sorted(missing))}"`).'
     )
-
-
-def _with(verdict: ScopeVerdict, **changes: Any) -> ScopeVerdict:
-    fields = {name: getattr(verdict, name) for name in ScopeVerdict.__dataclass_fields__}
-    return ScopeVerdict(**{**fields, **changes})
 
 
 def _concrete_url(template: str) -> tuple[str, str] | None:
