@@ -78,8 +78,7 @@ class Container:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
-        self.automation.start()
-        self.automation.submit(self.actions.open()).result(timeout=10)
+        self.automation.start()  # the runner makes its HTTP client on first use, in this loop
         self._rule_worker = RuleWorker(store, self.actions, self.context.clock)
         self._rules = self.automation.submit(self._rule_worker.run(self._stopping))
 

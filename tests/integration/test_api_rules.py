@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from adhere.service import webhooks
 from tests.http_server import serving
 from tests.integration.action_documents import (
     READ,
@@ -15,7 +16,7 @@ from tests.integration.action_documents import (
     oauth_credential,
     set_presence_action,
 )
-from tests.integration.conftest import Caller, iso, now, setup_unit
+from tests.integration.conftest import Caller, iso, minutes, now, setup_unit
 from tests.stand_ins.platform import Platform
 from tests.stand_ins.receiver import Receiver
 
@@ -203,3 +204,45 @@ def test_a_rule_that_runs_data_actions_needs_actions_execute_too(admin: Caller) 
     assert response.json()["missing_scopes"] == ["actions:execute"]
     dry = admin.api.client.post("/api/v1/rules/dry-run", json=runs_an_action, headers=headers)
     assert dry.status_code == 200  # nothing runs
+
+
+def test_the_store_says_what_was_scheduled_as_the_live_engine_does(admin: Caller) -> None:
+    """Dry runs and CLI imports read schedules from the store (one query an agent); the server
+    asks its engine. Both must say the same for every event."""
+    setup_unit(admin, agents=("lee", "max"))
+    start = now() - minutes(60)
+    for agent in ("lee", "max"):
+        body = {
+            "start": iso(start),
+            "end": iso(start + minutes(60)),
+            "activities": [
+                {"start": iso(start), "length_minutes": 20, "activity_code_id": "oq"},
+                {
+                    "start": iso(start + minutes(20)),
+                    "length_minutes": 10,
+                    "activity_code_id": "brk",
+                },
+                {"start": iso(start + minutes(40)), "length_minutes": 20, "activity_code_id": "oq"},
+            ],
+        }
+        assert admin.put(f"/api/v1/agents/{agent}/schedule", json=body).status_code == 200
+    events = [
+        {
+            "id": f"{agent}-{offset}",
+            "agent_id": agent,
+            "kind": "login",
+            "time": iso(start + minutes(offset)),
+        }
+        for agent in ("lee", "max")
+        for offset in (0, 19.5, 20, 29, 30, 35, 40, 59, 61)
+    ]
+    assert admin.post("/api/v1/events", json={"events": events}).status_code == 202
+    ctx = admin.api.container.context
+    with ctx.store.reading() as tx:
+        received = tx.events_received(0, ctx.clock(), 1000)
+        from_store = webhooks.event_messages(tx, received, "agent.login")
+        from_engine = webhooks.event_messages(tx, received, "agent.login", ctx.live)
+    assert len(from_store) == len(events)
+    assert from_store == from_engine
+    categories = {m["data"]["scheduled_category"] for _, m in from_store}
+    assert categories == {"OnQueueWork", "Break", "Unscheduled"}

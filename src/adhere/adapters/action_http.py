@@ -68,18 +68,12 @@ class AttemptFailed(Exception):
 
 
 class ActionTransport:
-    def __init__(self, http: httpx.AsyncClient | None = None) -> None:
-        self._owned = http is None
-        self._http = http or httpx.AsyncClient(follow_redirects=False, timeout=60.0)
-        self.tokens = TokenManager(self._http)
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self._http
+    def __init__(self) -> None:
+        self.http = httpx.AsyncClient(follow_redirects=False, timeout=60.0)
+        self.tokens = TokenManager(self.http)
 
     async def aclose(self) -> None:
-        if self._owned:
-            await self._http.aclose()
+        await self.http.aclose()
 
     async def token(self, credentials: ClientCredentials) -> AccessToken:
         """A token for `credentials`, from the cache when it can be."""
@@ -98,14 +92,14 @@ class ActionTransport:
             headers = dict(request.headers)
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
-            outgoing = self._http.build_request(
+            outgoing = self.http.build_request(
                 request.method,
                 request.url,
                 headers=headers,
                 content=request.body,
                 timeout=httpx.Timeout(request.timeout_seconds),
             )
-            return await _limited(self._http, outgoing)
+            return await _limited(self.http, outgoing)
 
         try:
             response = await (call(None) if oauth is None else self.tokens.send(oauth, call))

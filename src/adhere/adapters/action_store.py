@@ -70,23 +70,19 @@ class ActionRecords:
 
     # ---- actions -------------------------------------------------------------------------
 
-    def put_action(self, saved: SavedAction) -> None:
-        """Insert the action, or replace the one with its id (keeping its creation time)."""
-        table = schema.data_actions
-        values = {
-            "name": saved.action.name,
-            "category": saved.category,
-            "definition": render_action(saved.action),
-            "credential_id": saved.action.credential_id,
-            "updated_us": saved.updated,
-        }
-        changed = self.connection.execute(
-            update(table).where(table.c.id == saved.id).values(**values)
-        ).rowcount
-        if not changed:
-            self.connection.execute(
-                insert(table).values(id=saved.id, created_us=saved.created, **values)
+    def add_action(self, saved: SavedAction) -> None:
+        self.connection.execute(
+            insert(schema.data_actions).values(
+                id=saved.id, created_us=saved.created, **_action_values(saved)
             )
+        )
+
+    def replace_action(self, saved: SavedAction) -> None:
+        """A new definition for the stored action with this id (its creation time stays)."""
+        table = schema.data_actions
+        self.connection.execute(
+            update(table).where(table.c.id == saved.id).values(**_action_values(saved))
+        )
 
     def action(self, action_id: str) -> SavedAction | None:
         table = schema.data_actions
@@ -165,3 +161,13 @@ def _execution(row: Row[Any]) -> ActionExecution:
         error=row.error,
         failed_step=row.failed_step,
     )
+
+
+def _action_values(saved: SavedAction) -> dict[str, Any]:
+    return {
+        "name": saved.action.name,
+        "category": saved.category,
+        "definition": render_action(saved.action),
+        "credential_id": saved.action.credential_id,
+        "updated_us": saved.updated,
+    }

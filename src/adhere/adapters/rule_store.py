@@ -44,21 +44,19 @@ class RuleRecords:
 
     # ---- rules ---------------------------------------------------------------------------
 
-    def put_rule(self, rule: Rule) -> None:
-        table = schema.workflow_rules
-        values = {
-            "topic": rule.spec.topic,
-            "definition": rule_json(rule.spec),
-            "enabled": rule.spec.enabled,
-            "updated_us": rule.updated,
-        }
-        changed = self.connection.execute(
-            update(table).where(table.c.id == rule.id).values(**values)
-        ).rowcount
-        if not changed:
-            self.connection.execute(
-                insert(table).values(id=rule.id, created_us=rule.created, **values)
+    def add_rule(self, rule: Rule) -> None:
+        self.connection.execute(
+            insert(schema.workflow_rules).values(
+                id=rule.id, created_us=rule.created, **_rule_values(rule)
             )
+        )
+
+    def replace_rule(self, rule: Rule) -> None:
+        """A new definition (or enabled flag) for the stored rule with this id."""
+        table = schema.workflow_rules
+        self.connection.execute(
+            update(table).where(table.c.id == rule.id).values(**_rule_values(rule))
+        )
 
     def rule(self, rule_id: str) -> Rule | None:
         table = schema.workflow_rules
@@ -227,6 +225,15 @@ class RuleRecords:
             .limit(limit)
         )
         return [_execution(row) for row in self.connection.execute(query)]
+
+
+def _rule_values(rule: Rule) -> dict[str, Any]:
+    return {
+        "topic": rule.spec.topic,
+        "definition": rule_json(rule.spec),
+        "enabled": rule.spec.enabled,
+        "updated_us": rule.updated,
+    }
 
 
 def _rule(row: Row[Any]) -> Rule:

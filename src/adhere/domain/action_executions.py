@@ -30,7 +30,6 @@ STEPS: tuple[str, ...] = (
     "render_success",  # successTemplate, which must give JSON
     "validate_output",  # the output against the contract's success schema
 )
-MAX_SOURCE = 200
 
 
 class Outcome(StrEnum):

@@ -21,6 +21,7 @@ from adhere.domain.adherence import UNSCHEDULED_OFFLINE, Adherence
 from adhere.domain.categories import AdherenceState, Impact
 from adhere.domain.engine import AdherenceChange
 from adhere.domain.instants import Instant
+from adhere.domain.metrics import worse
 from adhere.domain.organisation import Agent
 from adhere.domain.settings import AdherenceSettings
 from adhere.domain.topics import (
@@ -33,7 +34,6 @@ from adhere.domain.topics import (
 
 Message = dict[str, Any]
 _OUT = AdherenceState.OUT_OF_ADHERENCE
-_RANK = {Impact.NEUTRAL: 0, Impact.UNKNOWN: 0, Impact.POSITIVE: 1, Impact.NEGATIVE: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +74,6 @@ class Facts:
     run_impact: Impact
     queues: tuple[Instant, tuple[str, ...]] | None  # membership and the time it was set
     run_end: Callable[[Instant], tuple[Instant, Impact]]  # a past run's end and impact
-
-
-def worse(a: Impact, b: Impact) -> Impact:
-    """The impact of a run: Negative if any part is, else Positive if any is (§5)."""
-    return a if _RANK[a] >= _RANK[b] else b
 
 
 def changed(

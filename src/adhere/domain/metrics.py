@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -78,11 +79,16 @@ def exceptions(
     return found
 
 
+def worse(a: Impact, b: Impact) -> Impact:
+    """The impact of a run: Negative if any part is, else Positive if any is (§5)."""
+    return a if _RANK[a] >= _RANK[b] else b
+
+
 def _worst(impacts: set[Impact]) -> Impact:
-    for impact in (Impact.NEGATIVE, Impact.POSITIVE):
-        if impact in impacts:
-            return impact
-    return Impact.NEUTRAL
+    return functools.reduce(worse, impacts, Impact.NEUTRAL)
+
+
+_RANK = {Impact.NEUTRAL: 0, Impact.UNKNOWN: 0, Impact.POSITIVE: 1, Impact.NEGATIVE: 2}
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from typing import Any
 from adhere.domain.adherence import Adherence
 from adhere.domain.agent_state import AgentEvent, EventKind
 from adhere.domain.categories import AdherenceState, Category, Impact
-from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
+from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant, seconds
 from adhere.domain.organisation import Agent
 
 
@@ -334,10 +334,6 @@ def adherence_data(adherence: Adherence) -> dict[str, Any]:
         "adherence_state": adherence.adherence_state.value,
         "impact": adherence.impact.value,
     }
-
-
-def seconds(micros: int) -> float:
-    return micros / MICROS_PER_SECOND
 
 
 def adherence_changed(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +12,7 @@ from adhere.domain.errors import InvalidInput
 from adhere.entrypoints.cli_actions import actions_app, credentials_app
 from adhere.entrypoints.cli_clients import clients_app, keys_app
 from adhere.entrypoints.cli_doctor import doctor_app
-from adhere.entrypoints.cli_options import fail
+from adhere.entrypoints.cli_options import fail, read_json
 from adhere.entrypoints.cli_rules import rules_app
 from adhere.entrypoints.cli_service import db_app, import_app, serve
 from adhere.entrypoints.cli_webhooks import webhooks_app
@@ -39,16 +38,7 @@ def evaluate_command(
     indent: Annotated[int | None, typer.Option(help="Indent the output JSON.")] = 2,
 ) -> None:
     """Compute adherence for a scenario and print the adhere-result/1 document."""
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except OSError as error:
-        fail(f"cannot read {file}: {error.strerror or error}")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        fail(f"{file} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")
-    except ValueError as error:  # e.g. an integer too long to convert
-        fail(f"{file} is not valid JSON: {error}")
+    document = read_json(file, file)
     try:
         result = evaluate_document(document)
     except InvalidInput as error:

@@ -12,18 +12,23 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from adhere.adapters.sealing import Sealer, SecretKeyError
+from adhere.adapters.sealing import Sealer
 from adhere.bootstrap import secret_sealer
 from adhere.domain.action_credentials import Credential, CredentialKind
 from adhere.domain.action_executions import ActionExecution, StepStatus
-from adhere.entrypoints.cli_options import DatabaseOption, command_service, fail
+from adhere.entrypoints.cli_options import (
+    DatabaseOption,
+    command_service,
+    fail,
+    parse_json,
+    read_json,
+)
 from adhere.service import data_actions
 from adhere.service.action_runner import ActionRunner, run_in_own_loop
 from adhere.service.action_scopes import own_loop_guard
@@ -169,7 +174,7 @@ def import_action(
     db: DatabaseOption = None,
 ) -> None:
     """Import an action exported from Genesys Cloud (or by `adhere actions export`)."""
-    document = _read_json(file, file)
+    document = read_json(file, file)
     with _service(db) as (ctx, sealer):
         saved = data_actions.save_action(
             ctx, document, verify=own_loop_guard(ctx, sealer).check_action
@@ -229,7 +234,7 @@ def execute_action(
     action_id: _ActionId, given: _Input = "{}", as_json: _Json = False, db: DatabaseOption = None
 ) -> None:
     """Run an action and log it. Exit status 0 when it succeeded, 1 when it failed."""
-    value = _read_json(given, "--input") if given == "-" else _parse_json(given, "--input")
+    value = read_json(given, "--input") if given == "-" else parse_json(given, "--input")
     with _service(db) as (ctx, sealer):
         data_actions.check_input(ctx, action_id, value)
         execution = _run(ctx, sealer, lambda runner: runner.execute(action_id, value, "cli"))
@@ -246,7 +251,7 @@ def trace_action(
     action_id: _ActionId, given: _Input = "{}", as_json: _Json = False, db: DatabaseOption = None
 ) -> None:
     """Run an action without logging it, showing every step. Exit status 1 if a step failed."""
-    value = _read_json(given, "--input") if given == "-" else _parse_json(given, "--input")
+    value = read_json(given, "--input") if given == "-" else parse_json(given, "--input")
     with _service(db) as (ctx, sealer):
         steps = _run(ctx, sealer, lambda runner: runner.test(action_id, value))
     view = data_actions.trace_view(steps)
@@ -312,8 +317,6 @@ def _service(db: str | None) -> Iterator[tuple[ServiceContext, Sealer]]:
             yield ctx, secret_sealer(settings)
         except CredentialInUse as error:
             fail(str(error))
-        except SecretKeyError as error:
-            fail(str(error))
 
 
 def _run(ctx: ServiceContext, sealer: Sealer, work: Callable[[ActionRunner], Awaitable[T]]) -> T:
@@ -330,7 +333,7 @@ def _secret(what: str, from_stdin: bool) -> str:
 
 def _fields(names: list[str], from_stdin: bool) -> dict[str, str]:
     if from_stdin:
-        value = _parse_json(sys.stdin.read(), "standard input")
+        value = parse_json(sys.stdin.read(), "standard input")
         if not isinstance(value, dict):
             fail('standard input must be a JSON object of the fields: {"name": "value", …}')
         return value
@@ -347,21 +350,6 @@ def _params(items: list[str]) -> dict[str, str]:
             fail(f"--param {item!r} is not KEY=VALUE")
         found[key] = value
     return found
-
-
-def _read_json(source: str, what: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as error:
-        fail(f"cannot read {source}: {error.strerror or error}")
-    return _parse_json(text, "standard input" if source == "-" else what)
-
-
-def _parse_json(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        fail(f"{what} is not valid JSON: {error}")
 
 
 def _details(credential: Credential) -> list[str]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +12,7 @@ from adhere.bootstrap import secret_sealer
 from adhere.config import Settings
 from adhere.domain.instants import format_instant
 from adhere.domain.rules import Rule, RuleSpec, rule_json
-from adhere.entrypoints.cli_options import DatabaseOption, command_service, fail
+from adhere.entrypoints.cli_options import DatabaseOption, command_service, read_json
 from adhere.service import rules
 from adhere.service.action_scopes import own_loop_guard
 from adhere.service.context import ServiceContext
@@ -33,7 +31,7 @@ _Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.
 def create(source: _File, db: DatabaseOption = None) -> None:
     """Save a rule (refused, naming the scope, if an action's credential lacks one)."""
     with command_service(db) as (ctx, settings):
-        rule = rules.create_rule(ctx, _read(source), _check(ctx, settings))
+        rule = rules.create_rule(ctx, read_json(source), _check(ctx, settings))
     typer.echo(f"rule id: {rule.id}")
 
 
@@ -41,7 +39,7 @@ def create(source: _File, db: DatabaseOption = None) -> None:
 def replace(rule_id: _Id, source: _File, db: DatabaseOption = None) -> None:
     """Give a rule a new definition (its running timers are dropped)."""
     with command_service(db) as (ctx, settings):
-        rules.replace_rule(ctx, rule_id, _read(source), _check(ctx, settings))
+        rules.replace_rule(ctx, rule_id, read_json(source), _check(ctx, settings))
     typer.echo(f"replaced {rule_id}")
 
 
@@ -123,7 +121,7 @@ def executions(
 def dry_run(source: _File, as_json: _Json = False, db: DatabaseOption = None) -> None:
     """What a rule would have done over the last day; nothing runs."""
     with command_service(db) as (ctx, _):
-        result = rules.dry_run(ctx, _read(source))
+        result = rules.dry_run(ctx, read_json(source))
     firings = [
         {"subject": f.subject, "at": format_instant(f.at), "actions": list(f.actions)}
         for f in result.firings
@@ -141,17 +139,6 @@ def dry_run(source: _File, as_json: _Json = False, db: DatabaseOption = None) ->
 def _check(ctx: ServiceContext, settings: Settings) -> Callable[[RuleSpec], None]:
     """The scope check of a rule's data actions, in this command's own event loop."""
     return own_loop_guard(ctx, secret_sealer(settings)).check_rule
-
-
-def _read(source: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text()
-    except OSError as error:
-        fail(f"cannot read {source}: {error.strerror}")
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        fail(f"{source} is not JSON: {error}")
 
 
 def _rule(rule: Rule) -> dict[str, Any]:

@@ -31,7 +31,6 @@ from adhere.adapters.store import SqlStore
 from adhere.adapters.token_manager import ClientCredentials
 from adhere.domain.action_credentials import Credential, CredentialKind
 from adhere.domain.action_executions import (
-    MAX_SOURCE,
     STEPS,
     ActionExecution,
     Attempt,
@@ -44,7 +43,6 @@ from adhere.domain.action_executions import (
 )
 from adhere.domain.data_actions import SavedAction, retry_wait
 from adhere.domain.errors import InvalidInput
-from adhere.domain.instants import Instant
 from adhere.service.context import wall_clock
 from adhere.service.organisation import NotFound
 
@@ -122,23 +120,14 @@ class ActionRunner:
         store: SqlStore,
         sealer: Sealer,
         *,
-        transport: Callable[[], ActionTransport] = ActionTransport,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         uniform: Callable[[float, float], float] = random.uniform,
-        clock: Callable[[], Instant] = wall_clock,
     ) -> None:
         self.store = store
         self.sealer = sealer
         self.sleep = sleep  # injectable: tests record waits instead of waiting
         self.uniform = uniform
-        self._make_transport = transport
-        self._transport: ActionTransport | None = None
-        self._clock = clock
-
-    async def open(self) -> None:
-        """Make the HTTP client and token cache in the running loop (else done on first use)."""
-        if self._transport is None:
-            self._transport = self._make_transport()
+        self._transport: ActionTransport | None = None  # made in the loop, on first use
 
     async def close(self) -> None:
         transport, self._transport = self._transport, None
@@ -150,9 +139,7 @@ class ActionRunner:
     ) -> ActionExecution:
         """Run the action and log the execution (whatever its outcome); `source` says who
         asked: ``api``, ``cli``, ``rule:<rule id>``. An unknown action raises `NotFound`."""
-        if not isinstance(source, str) or not source or len(source) > MAX_SOURCE:
-            raise InvalidInput(f"must be text of 1 to {MAX_SOURCE} characters", "source")
-        started = self._clock()
+        started = wall_clock()
         plan = await asyncio.to_thread(self._plan, action_id)
         run = await self._run(plan, input)
         output, failure = trace_outcome(run.steps)
@@ -161,7 +148,7 @@ class ActionRunner:
             action_id=action_id,
             source=source,
             started=started,
-            finished=max(started, self._clock()),
+            finished=max(started, wall_clock()),
             outcome=Outcome.FAILED if failure else Outcome.SUCCEEDED,
             attempts=tuple(run.attempts),
             input=dict(input) if isinstance(input, Mapping) else {},
@@ -327,8 +314,8 @@ class ActionRunner:
     async def transport(self) -> ActionTransport:
         """The HTTP client and token cache of this runner's loop (for other outbound work
         there, e.g. fetching a target's OpenAPI document with the same tokens)."""
-        await self.open()
-        assert self._transport is not None
+        if self._transport is None:
+            self._transport = ActionTransport()
         return self._transport
 
     # ---- the store -------------------------------------------------------------------------

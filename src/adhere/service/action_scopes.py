@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from adhere.adapters.sealing import Sealer
-from adhere.adapters.token_manager import ClientCredentials
-from adhere.domain.action_credentials import Credential, CredentialKind
+from adhere.domain.action_credentials import CredentialKind
 from adhere.domain.data_actions import DataAction
 from adhere.domain.errors import InvalidInput
 from adhere.domain.rules import RuleSpec, RunDataAction
@@ -43,9 +42,14 @@ class ScopeGuard:
             with self._ctx.store.reading() as tx:
                 credential = tx.actions.credential(action.credential_id)
                 sealed = tx.actions.sealed_secret(action.credential_id)
-        oauth = None
-        if credential is not None and sealed is not None:
-            oauth = _oauth(credential, self._sealer.unseal(sealed, f"credential {credential.id!r}"))
+        oauth = None  # only an OAuth credential holds scopes: only its secret is opened
+        if (
+            credential is not None
+            and sealed is not None
+            and credential.kind is CredentialKind.OAUTH_CLIENT_CREDENTIALS
+        ):
+            secret = self._sealer.unseal(sealed, f"credential {credential.id!r}")
+            oauth = oauth_client(credential.details, secret)
         target = replace(
             action,
             url_template=absolute_url(action.url_template, credential) or action.url_template,
@@ -88,9 +92,3 @@ def own_loop_guard(ctx: ServiceContext, sealer: Sealer) -> ScopeGuard:
         return run_in_own_loop(ctx.store, sealer, check)
 
     return ScopeGuard(ctx, sealer, run)
-
-
-def _oauth(credential: Credential, secret: dict[str, str]) -> ClientCredentials | None:
-    if credential.kind is not CredentialKind.OAUTH_CLIENT_CREDENTIALS:
-        return None
-    return oauth_client(credential.details, secret)

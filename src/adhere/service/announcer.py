@@ -44,10 +44,10 @@ from adhere.domain.announcements import (
     queues_changed,
     reached,
     recover,
-    worse,
 )
 from adhere.domain.categories import AdherenceState, Category, Impact
 from adhere.domain.instants import Instant
+from adhere.domain.metrics import worse
 from adhere.domain.organisation import Agent, ManagementUnit
 from adhere.domain.topics import ENGINE_TOPICS, shift_start_missed
 from adhere.service.context import ServiceContext
@@ -182,14 +182,13 @@ class Announcer:
         with live.lock:
             live.catch_up(now)
             pending = live.drain()
+            self._refresh(self._touched(pending))
             everything = pending.rebuilt
             if everything:
                 # What was recorded before the rebuild, then the new engine's state.
-                self._refresh(self._touched(pending))
                 self._apply(round_, pending)
                 self._compare_all(round_, recovered=True, fresh=False)
             else:
-                self._refresh(self._touched(pending))
                 self._rearm_shifts(round_, pending)
                 self._fire_shifts(round_, now)
         if not everything:
@@ -262,28 +261,12 @@ class Announcer:
             self._arm_shift(agent_id, since - self._after)
 
     def _fire_shifts(self, round_: _Round, now: Instant) -> None:
-        engine = self._live.engine
         timers = self._shift_timers
         while timers and timers[0][0] <= now:
             _, _, agent_id, start = heapq.heappop(timers)
             if self._shift_armed.get(agent_id) != start:
                 continue  # superseded by a schedule edit
-            state = self._state(round_, agent_id)
-            if (
-                state.shift_missed != start
-                and engine.current(agent_id).actual_category is Category.OFFLINE
-            ):
-                state.shift_missed = start
-                round_.messages.append(
-                    shift_start_missed(
-                        self._agent(agent_id),
-                        start,
-                        self._after,
-                        engine.scheduled_at(agent_id, now),
-                        recovered=False,
-                        timestamp=now,
-                    )
-                )
+            self._announce_missed(round_, agent_id, self._state(round_, agent_id), start, False)
             self._arm_shift(agent_id, start)
 
     def _arm_shift(self, agent_id: str, after: Instant) -> None:
@@ -337,19 +320,23 @@ class Announcer:
         self, round_: _Round, agent_id: str, state: Announced, now: Instant, recovered: bool
     ) -> None:
         """The shift the agent is in, if its start was missed and not yet announced."""
+        start = self._live.engine.shift_start_at(agent_id, now)
+        if start is not None and start + self._after <= now:
+            self._announce_missed(round_, agent_id, state, start, recovered)
+
+    def _announce_missed(
+        self, round_: _Round, agent_id: str, state: Announced, start: Instant, recovered: bool
+    ) -> None:
+        """`shift.start.missed` for the shift starting at `start`, once, if still offline."""
         engine = self._live.engine
-        start = engine.shift_start_at(agent_id, now)
-        if (
-            start is None
-            or start + self._after > now
-            or state.shift_missed == start
-            or engine.current(agent_id).actual_category is not Category.OFFLINE
-        ):
+        offline = engine.current(agent_id).actual_category is Category.OFFLINE
+        if state.shift_missed == start or not offline:
             return
         state.shift_missed = start
+        now = round_.now
         round_.messages.append(
             shift_start_missed(
-                self._agents[agent_id],
+                self._agent(agent_id),
                 start,
                 self._after,
                 engine.scheduled_at(agent_id, now),

@@ -118,7 +118,10 @@ def save_action(
         saved = SavedAction(
             action_id or f"act_{secrets.token_urlsafe(12)}", category, action, created, now
         )
-        tx.actions.put_action(saved)
+        if action_id is None:
+            tx.actions.add_action(saved)
+        else:
+            tx.actions.replace_action(saved)
     return saved
 
 

@@ -47,7 +47,7 @@ def create_rule(ctx: ServiceContext, raw: object, verify: Verify | None = None) 
     rule = Rule(f"rule_{secrets.token_urlsafe(12)}", spec, now, now)
     with ctx.store.transaction() as tx:
         _check_references(tx, spec)
-        tx.rules.put_rule(rule)
+        tx.rules.add_rule(rule)
     return rule
 
 
@@ -63,7 +63,7 @@ def replace_rule(
         rule = _require(tx, rule_id)
         _check_references(tx, spec)
         updated = Rule(rule.id, spec, rule.created, ctx.clock())
-        tx.rules.put_rule(updated)
+        tx.rules.replace_rule(updated)
         tx.rules.disarm_all(rule_id)
     return updated
 
@@ -73,7 +73,7 @@ def set_enabled(ctx: ServiceContext, rule_id: str, enabled: bool) -> Rule:
     with ctx.store.transaction() as tx:
         rule = _require(tx, rule_id)
         updated = Rule(rule.id, replace(rule.spec, enabled=enabled), rule.created, ctx.clock())
-        tx.rules.put_rule(updated)
+        tx.rules.replace_rule(updated)
         if not enabled:
             tx.rules.disarm_all(rule_id)
     return updated

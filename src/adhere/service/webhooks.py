@@ -9,6 +9,7 @@ announcer's topics, `webhook.endpoint.disabled`) goes through `publish_message`,
 
 from __future__ import annotations
 
+import bisect
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,10 +24,17 @@ from adhere.domain.agent_state import AgentEvent
 from adhere.domain.categories import Category
 from adhere.domain.criteria import Criteria, parse_criteria
 from adhere.domain.errors import InvalidInput
-from adhere.domain.instants import Instant, format_instant
+from adhere.domain.instants import Instant
 from adhere.domain.organisation import Agent
 from adhere.domain.schedule import ScheduleReplacement
-from adhere.domain.topics import Scheduled, event_message, event_topics, schedule_changed
+from adhere.domain.topics import (
+    EVENT_TOPICS,
+    Scheduled,
+    event_message,
+    event_topics,
+    schedule_changed,
+)
+from adhere.domain.topics import message as topic_message
 from adhere.domain.webhooks import Delivery, DeliveryStatus, Endpoint, checked_topics
 from adhere.service.context import ServiceContext
 from adhere.service.live import LiveAdherence
@@ -235,7 +243,7 @@ def publish_events(
     What each agent was scheduled for at the event's time is looked up only for events
     someone wants: in `live` (a server) under its lock, briefly, else in the store."""
     wanted = interest(tx)
-    if not wanted.wants_any(_EVENT_TOPICS):
+    if not wanted.wants_any(EVENT_TOPICS):
         return 0
     chosen = [
         (event, topic) for event in events for topic in event_topics(event) if wanted.wants(topic)
@@ -248,14 +256,6 @@ def publish_events(
         found = scheduled[event.agent_id, event.time]
         published += publish_message(tx, wanted, event_message(event, topic, now, found), now)
     return published
-
-
-_EVENT_TOPICS = (
-    "agent.login",
-    "agent.logout",
-    "agent.presence.changed",
-    "agent.routing_status.changed",
-)
 
 
 def publish_schedule_changes(
@@ -322,28 +322,30 @@ def _scheduled(
                     missing.append(event)
     else:
         missing = list(events)
-    categories: dict[str, dict[str, Category]] = {}
-    agents: dict[str, Agent] = {}
+    by_agent: dict[str, list[AgentEvent]] = {}
     for event in missing:
-        agent = agents.get(event.agent_id) or agents.setdefault(
-            event.agent_id, require_agent(tx, event.agent_id)
-        )
+        by_agent.setdefault(event.agent_id, []).append(event)
+    categories: dict[str, dict[str, Category]] = {}
+    for agent_id, agent_events in by_agent.items():  # one query for each agent's schedule
+        agent = require_agent(tx, agent_id)
         unit_id = agent.management_unit_id
         if unit_id not in categories:
             categories[unit_id] = {c.id: c.category for c in tx.activity_codes(unit_id)}
-        covering = tx.activities(event.agent_id, event.time, event.time + 1)
-        code = covering[0].activity_code_id if covering else None
-        category = Category.UNSCHEDULED if code is None else categories[unit_id][code]
-        found[event.agent_id, event.time] = Scheduled(unit_id, agent.team_id, category, code)
+        times = [event.time for event in agent_events]
+        activities = tx.activities(agent_id, min(times), max(times) + 1)  # by start
+        starts = [activity.start for activity in activities]
+        for time in times:
+            index = bisect.bisect_right(starts, time) - 1
+            covering = activities[index] if index >= 0 else None
+            code = None if covering is None or covering.end <= time else covering.activity_code_id
+            category = Category.UNSCHEDULED if code is None else categories[unit_id][code]
+            found[agent_id, time] = Scheduled(unit_id, agent.team_id, category, code)
     return found
 
 
 def endpoint_disabled_message(endpoint: Endpoint, reason: str, now: Instant) -> dict[str, Any]:
-    return {
-        "type": "webhook.endpoint.disabled",
-        "timestamp": format_instant(now),
-        "data": {"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
-    }
+    data = {"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason}
+    return topic_message("webhook.endpoint.disabled", now, data)
 
 
 def _accepts(endpoint: Endpoint, message: Mapping[str, Any]) -> bool:

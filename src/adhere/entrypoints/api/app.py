@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 import adhere
+from adhere.adapters.sealing import SecretKeyError
 from adhere.bootstrap import Container
 from adhere.entrypoints.api import (
     adherence,
@@ -59,7 +60,12 @@ def create_app(container: Container) -> FastAPI:
         assert isinstance(error, NotFound)
         return problems.not_found(error.what, error.identifier).response()
 
+    async def on_secret_key(_request: Request, error: Exception) -> JSONResponse:
+        """The credentials' sealing key is missing or wrong: the operator's to mend."""
+        return problems.Problem(500, "server.secret_key", str(error)).response()
+
     app.add_exception_handler(NotFound, on_not_found)
+    app.add_exception_handler(SecretKeyError, on_secret_key)
     for module in (
         oauth,
         organisation,

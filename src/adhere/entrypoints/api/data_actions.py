@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from adhere.adapters.sealing import SecretKeyError
 from adhere.entrypoints.api import models
-from adhere.entrypoints.api.deps import container, context
+from adhere.entrypoints.api.deps import container, context, path_id
 from adhere.entrypoints.api.problems import Problem
 from adhere.entrypoints.api.security import Principal, requires
 from adhere.service import data_actions
@@ -50,10 +49,6 @@ _EXPORT_EXAMPLE = {
 }
 
 
-def _id() -> Any:
-    return Path(min_length=1, max_length=128)
-
-
 _DEFINITION = Body(
     description="Genesys Cloud's data action export JSON, plus Adhere's optional "
     "`category`, `credentialId`, `config.timeoutSeconds` (1–60) and "
@@ -73,12 +68,9 @@ def create_credential(
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
     """Store a credential for data actions. Its secret values are sealed and never returned."""
-    try:
-        credential = data_actions.create_credential(
-            ctx, container(request).sealer, body.model_dump(exclude_unset=True)
-        )
-    except SecretKeyError as error:
-        raise Problem(500, "server.secret_key", str(error)) from None
+    credential = data_actions.create_credential(
+        ctx, container(request).sealer, body.model_dump(exclude_unset=True)
+    )
     return data_actions.credential_view(credential)
 
 
@@ -91,7 +83,7 @@ def list_credentials(
 
 @router.get("/credentials/{credential_id}", response_model=models.Credential)
 def get_credential(
-    credential_id: str = _id(),
+    credential_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -112,7 +104,7 @@ def get_credential(
     },
 )
 def delete_credential(
-    credential_id: str = _id(),
+    credential_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> Response:
@@ -155,7 +147,7 @@ def list_actions(
 
 @router.get("/actions/{action_id}")
 def export_action(
-    action_id: str = _id(),
+    action_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -167,7 +159,7 @@ def export_action(
 def replace_action(
     request: Request,
     document: dict[str, Any] = _DEFINITION,
-    action_id: str = _id(),
+    action_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -179,7 +171,7 @@ def replace_action(
 
 @router.delete("/actions/{action_id}", status_code=204, response_class=Response)
 def delete_action(
-    action_id: str = _id(),
+    action_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> Response:
@@ -192,7 +184,7 @@ def delete_action(
 async def execute_action(
     body: models.ActionInput,
     request: Request,
-    action_id: str = _id(),
+    action_id: str = path_id(),
     _: Principal = requires(_EXECUTE),
 ) -> dict[str, Any]:
     """Run the action and log it. Input the contract refuses is a 422 naming the field (and
@@ -208,7 +200,7 @@ async def execute_action(
 async def trace_action(
     body: models.ActionInput,
     request: Request,
-    action_id: str = _id(),
+    action_id: str = path_id(),
     _: Principal = requires(_EXECUTE),
 ) -> dict[str, Any]:
     """Run the action without logging it, and report every step: its result or its error
@@ -222,7 +214,7 @@ async def trace_action(
 
 @router.get("/actions/{action_id}/executions", response_model=models.ActionExecutionList)
 def list_executions(
-    action_id: str = _id(),
+    action_id: str = path_id(),
     limit: int = Query(default=100, ge=1, le=data_actions.MAX_EXECUTIONS_LISTED),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),

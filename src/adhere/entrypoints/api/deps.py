@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import Path, Request
 
 from adhere.adapters.scenario_format import located
 from adhere.domain.instants import Instant, parse_instant
@@ -23,6 +23,11 @@ def container(request: Request) -> Container:
 
 def context(request: Request) -> ServiceContext:
     return container(request).context
+
+
+def path_id() -> Any:
+    """A path parameter holding an id (1 to 128 characters), as a route's default."""
+    return Path(min_length=1, max_length=128)
 
 
 def instant(value: str, field: str) -> Instant:

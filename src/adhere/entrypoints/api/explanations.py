@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from adhere.adapters.scenario_format import render_explanation
 from adhere.adapters.store import StoredExplanation
 from adhere.domain.explanations import ExplanationStatus, ExplanationType
 from adhere.domain.instants import format_instant
 from adhere.entrypoints.api import models
-from adhere.entrypoints.api.deps import context, instant
+from adhere.entrypoints.api.deps import context, instant, path_id
 from adhere.entrypoints.api.security import Principal, requires
 from adhere.service import explanations
 from adhere.service.context import ServiceContext
 
 router = APIRouter(prefix="/api/v1", tags=["explanations"])
-
-
-def _id() -> Any:
-    return Path(min_length=1, max_length=128)
 
 
 _WRITE = "schedule:agent:write"
@@ -65,7 +61,7 @@ def list_all(
 
 @router.get("/explanations/{explanation_id}", response_model=models.Explanation)
 def get(
-    explanation_id: str = _id(),
+    explanation_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires("adherence:read"),
 ) -> dict[str, Any]:
@@ -75,7 +71,7 @@ def get(
 @router.post("/explanations/{explanation_id}/approve", response_model=models.Explanation)
 def approve(
     body: models.ExplanationDecisionIn | None = None,
-    explanation_id: str = _id(),
+    explanation_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
@@ -87,7 +83,7 @@ def approve(
 @router.post("/explanations/{explanation_id}/deny", response_model=models.Explanation)
 def deny(
     body: models.ExplanationDecisionIn | None = None,
-    explanation_id: str = _id(),
+    explanation_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_WRITE),
 ) -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from adhere.domain.instants import format_instant
 from adhere.domain.rules import DEFAULT_SUBJECT, MAX_FOR_SECONDS, Rule, rule_json
-from adhere.entrypoints.api.deps import container, context
+from adhere.entrypoints.api.deps import container, context, path_id
 from adhere.entrypoints.api.security import Principal, also_requires, requires
 from adhere.service import rules
 from adhere.service.context import ServiceContext
@@ -53,10 +53,6 @@ class RuleChangeIn(BaseModel):
     enabled: bool
 
 
-def _id() -> Any:
-    return Path(min_length=1, max_length=128)
-
-
 def _raw(body: RuleIn) -> dict[str, Any]:
     return body.model_dump(exclude_unset=True)
 
@@ -86,7 +82,7 @@ def list_all(
 
 @router.get("/rules/{rule_id}")
 def get(
-    rule_id: str = _id(),
+    rule_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -97,7 +93,7 @@ def get(
 def replace(
     body: RuleIn,
     request: Request,
-    rule_id: str = _id(),
+    rule_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     principal: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -113,7 +109,7 @@ def replace(
 def enable(
     body: RuleChangeIn,
     request: Request,
-    rule_id: str = _id(),
+    rule_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -125,7 +121,7 @@ def enable(
 
 @router.delete("/rules/{rule_id}", status_code=204, response_class=Response)
 def remove(
-    rule_id: str = _id(),
+    rule_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> Response:
@@ -136,7 +132,7 @@ def remove(
 
 @router.get("/rules/{rule_id}/executions")
 def executions(
-    rule_id: str = _id(),
+    rule_id: str = path_id(),
     limit: int = Query(default=100, ge=1, le=1000),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),

@@ -5,23 +5,19 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from adhere.domain.instants import format_instant
 from adhere.domain.topics import TOPICS
 from adhere.domain.webhooks import Delivery, DeliveryStatus, Endpoint
 from adhere.entrypoints.api import models
-from adhere.entrypoints.api.deps import container, context, instant
+from adhere.entrypoints.api.deps import container, context, instant, path_id
 from adhere.entrypoints.api.security import Principal, requires
 from adhere.service import webhooks
 from adhere.service.context import ServiceContext
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 _MANAGE = "webhooks:manage"
-
-
-def _id() -> Any:
-    return Path(min_length=1, max_length=128)
 
 
 @router.get("/topics", response_model=models.TopicList)
@@ -59,7 +55,7 @@ def list_all(
 
 @router.get("/webhooks/{webhook_id}", response_model=models.Webhook)
 def get(
-    webhook_id: str = _id(),
+    webhook_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -70,7 +66,7 @@ def get(
 def change(
     body: models.WebhookChangeIn,
     request: Request,
-    webhook_id: str = _id(),
+    webhook_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -86,7 +82,7 @@ def change(
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, response_class=Response)
 def remove(
-    webhook_id: str = _id(),
+    webhook_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> Response:
@@ -97,7 +93,7 @@ def remove(
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=models.DeliveryList)
 def deliveries(
-    webhook_id: str = _id(),
+    webhook_id: str = path_id(),
     status: Literal["pending", "delivered", "dead"] | None = Query(
         default=None, description="`dead`: the dead letters"
     ),
@@ -119,7 +115,7 @@ def deliveries(
 )
 def replay_one(
     delivery_id: int,
-    webhook_id: str = _id(),
+    webhook_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
@@ -130,7 +126,7 @@ def replay_one(
 @router.post("/webhooks/{webhook_id}/replay", response_model=models.ReplayResult)
 def replay_since(
     body: models.ReplayIn,
-    webhook_id: str = _id(),
+    webhook_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
     _: Principal = requires(_MANAGE),
 ) -> dict[str, Any]:
