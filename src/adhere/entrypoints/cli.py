@@ -13,8 +13,11 @@ from adhere.entrypoints.cli_actions import actions_app, credentials_app
 from adhere.entrypoints.cli_clients import clients_app, keys_app
 from adhere.entrypoints.cli_doctor import doctor_app
 from adhere.entrypoints.cli_options import fail, read_json
+from adhere.entrypoints.cli_report import report
 from adhere.entrypoints.cli_rules import rules_app
 from adhere.entrypoints.cli_service import db_app, import_app, serve
+from adhere.entrypoints.cli_simulate import simulate
+from adhere.entrypoints.cli_users import users_app
 from adhere.entrypoints.cli_webhooks import webhooks_app
 from adhere.service.evaluation import evaluate_document
 
@@ -56,6 +59,9 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(actions_app, name="actions")
 app.add_typer(rules_app, name="rules")
+app.add_typer(users_app, name="users")
+app.command("report")(report)
+app.command("simulate")(simulate)
 
 
 def main() -> None:

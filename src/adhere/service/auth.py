@@ -26,9 +26,11 @@ from sqlalchemy import Engine
 from adhere.adapters.auth_store import AuthStore, ClientRecord, SigningKeyRecord
 from adhere.config import Settings
 from adhere.domain.errors import InvalidInput
+from adhere.domain.organisation import Agent
 
 __all__ = [
     "AUDIENCE",
+    "EVERYONE",
     "KNOWN_SCOPES",
     "AuthService",
     "ClientNotFound",
@@ -39,6 +41,7 @@ __all__ = [
     "InvalidToken",
     "Principal",
     "TokenNotOwned",
+    "Visibility",
 ]
 
 KNOWN_SCOPES: tuple[str, ...] = (
@@ -60,14 +63,43 @@ _MAX_NAME_LENGTH = 200
 _US = 1_000_000
 
 
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Whose data a principal may see. OAuth clients and admins see everyone; a supervisor may
+    be limited to some management units or teams; an agent user sees only their own agent."""
+
+    unit_ids: frozenset[str] | None = None  # None: not limited by unit
+    team_ids: frozenset[str] | None = None  # None: not limited by team
+    agent_id: str | None = None  # set: only this agent
+
+    @property
+    def everyone(self) -> bool:
+        return self.unit_ids is None and self.team_ids is None and self.agent_id is None
+
+    def sees(self, agent: Agent) -> bool:
+        if self.agent_id is not None:
+            return agent.id == self.agent_id
+        if self.everyone:
+            return True
+        return (self.unit_ids is not None and agent.management_unit_id in self.unit_ids) or (
+            self.team_ids is not None and agent.team_id in self.team_ids
+        )
+
+
+EVERYONE = Visibility()
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who a verified access token speaks for, and what it may do."""
+    """Who a verified access token (or a browser session) speaks for, and what it may do."""
 
-    client_id: str
+    client_id: str  # the OAuth client, or "user:<user id>" for a browser session
     scopes: frozenset[str]
     jti: str
-    expires_at: int  # seconds since the epoch, the token's `exp`
+    expires_at: int  # seconds since the epoch, the token's (or session's) expiry
+    visibility: Visibility = EVERYONE
+    user_id: str | None = None  # set for a browser session
+    role: str | None = None  # the user's role: admin, supervisor or agent
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes

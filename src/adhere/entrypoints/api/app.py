@@ -22,12 +22,17 @@ from adhere.entrypoints.api import (
     oauth,
     organisation,
     problems,
+    reports,
+    session,
+    stream,
+    users,
 )
 from adhere.entrypoints.api import data_actions as action_routes
 from adhere.entrypoints.api import rules as rule_routes
 from adhere.entrypoints.api import schedules as schedule_routes
 from adhere.entrypoints.api import webhooks as webhook_routes
 from adhere.entrypoints.api.nul_guard import RefuseNul
+from adhere.entrypoints.web import pages
 from adhere.service.organisation import NotFound
 
 _DESCRIPTION = """Real-time schedule adherence for contact centers.
@@ -76,6 +81,11 @@ def create_app(container: Container) -> FastAPI:
         webhook_routes,
         action_routes,
         rule_routes,
+        session,
+        users,
+        stream,
+        reports,
+        pages,
     ):
         app.include_router(module.router)
 

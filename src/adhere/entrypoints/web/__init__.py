@@ -1,0 +1,1 @@
+"""The browser's pages: the live board, an agent's day, reports, and the login page."""
