@@ -9,14 +9,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adhere.domain.categories import AdherenceState
-from adhere.domain.instants import MICROS_PER_SECOND, Instant, format_instant
 from adhere.entrypoints.api import models
 from adhere.entrypoints.api.deps import container, context, instant
+from adhere.entrypoints.api.live_rows import render_row
 from adhere.entrypoints.api.problems import invalid, not_found
 from adhere.entrypoints.api.security import Principal, requires
 from adhere.service.context import ServiceContext
 from adhere.service.history import HistoricalQuery, evaluate_history, event_count, snapshots
-from adhere.service.live import LiveRow
 
 router = APIRouter(prefix="/api/v1", tags=["adherence"])
 _READ = "adherence:read"
@@ -78,7 +77,7 @@ def realtime(
             )
         rows = [(live.row(a), engine.horizon(a)) for a in ids]
     items = [
-        _row(row, horizon, now)
+        render_row(row, horizon, now)
         for row, horizon in rows
         if wanted is None or row.adherence.adherence_state in wanted
     ]
@@ -97,7 +96,7 @@ def agent_realtime(
         if not live.engine.has_agent(agent_id):
             raise not_found("agent", agent_id)
         row, horizon = live.row(agent_id), live.engine.horizon(agent_id)
-    return _row(row, horizon, ctx.clock())
+    return render_row(row, horizon, ctx.clock())
 
 
 @router.post(
@@ -153,30 +152,4 @@ def _job(job: Any) -> dict[str, Any]:
         "status": job.status.value,
         "result": job.result,
         "error": job.error,
-    }
-
-
-def _row(row: LiveRow, horizon: Instant | None, now: Instant) -> dict[str, Any]:
-    adherence, state, agent = row.adherence, row.state, row.agent
-    at = max(now, horizon or now)
-    out_since = row.out_of_adherence_since
-    return {
-        "agent_id": agent.id,
-        "agent_name": agent.name,
-        "management_unit_id": agent.management_unit_id,
-        "team_id": agent.team_id,
-        "scheduled_category": adherence.scheduled_category.value,
-        "scheduled_activity_code_id": adherence.scheduled_activity_code_id,
-        "actual_category": adherence.actual_category.value,
-        "system_presence": state.presence.value,
-        "secondary_presence_id": state.secondary_presence_id,
-        "routing_status": state.routing.value,
-        "adherence_state": adherence.adherence_state.value,
-        "impact": adherence.impact.value,
-        "since": None if row.since is None else format_instant(row.since),
-        "out_of_adherence_since": None if out_since is None else format_instant(out_since),
-        "out_of_adherence_seconds": 0
-        if out_since is None
-        else (at - out_since) / MICROS_PER_SECOND,
-        "at": format_instant(horizon if horizon is not None else now),
     }
