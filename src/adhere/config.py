@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         description="The `iss` of access tokens; defaults to http://HOST:PORT.",
     )
     token_lifetime_seconds: int = Field(default=600, ge=30, le=86_400)
+    session_lifetime_hours: float = Field(
+        default=12,
+        gt=0,
+        le=30 * 24,
+        description="How long a browser session lasts after logging in.",
+    )
     lateness_limit_days: float = Field(default=7, gt=0, le=366)
     future_tolerance_seconds: float = Field(default=300, ge=0, le=86_400)
     max_batch_events: int = Field(default=10_000, ge=1, le=100_000)

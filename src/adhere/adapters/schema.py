@@ -302,6 +302,35 @@ action_executions = Table(
     Index(None, "action_id", "started_us"),
 )
 
+users = Table(  # people who log in to the board (service/users.py)
+    "users",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("username", String(100), nullable=False),  # as typed
+    Column("username_key", String(100), nullable=False, unique=True),  # lower case: unique
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),  # argon2id
+    Column("role", String(20), nullable=False),  # admin, supervisor, agent
+    Column("unit_ids", JSON, nullable=False),  # a supervisor's units; [] with no teams: all
+    Column("team_ids", JSON, nullable=False),  # a supervisor's teams
+    Column("agent_id", _ID, ForeignKey("agents.id"), nullable=True),  # an agent user's own
+    Column("disabled", Boolean, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+user_sessions = Table(  # browser sessions: the cookie's token is kept only as a hash
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie, hex
+    Column("user_id", _ID, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),  # echoed in X-CSRF-Token
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Index(None, "user_id"),
+    Index(None, "expires_us"),
+)
+
 __all__ = [
     "action_credentials",
     "action_executions",
@@ -323,6 +352,8 @@ __all__ = [
     "schedule_activities",
     "signing_keys",
     "teams",
+    "user_sessions",
+    "users",
     "webhook_deliveries",
     "webhook_endpoints",
     "webhook_messages",

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from adhere.domain.categories import AdherenceState
+from adhere.domain.engine import AgentSnapshot
 from adhere.entrypoints.api import models
 from adhere.entrypoints.api.deps import container, context, instant
 from adhere.entrypoints.api.live_rows import render_row
 from adhere.entrypoints.api.problems import invalid, not_found
-from adhere.entrypoints.api.security import Principal, requires
+from adhere.entrypoints.api.security import Principal, require_sees, requires, visible_only
 from adhere.service.context import ServiceContext
 from adhere.service.history import HistoricalQuery, evaluate_history, event_count, snapshots
 
@@ -32,7 +33,7 @@ def realtime(
     team_id: str | None = Query(default=None, max_length=128),
     state: list[State] | None = Query(default=None, description="Only agents in these states."),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_READ),
+    principal: Principal = requires(_READ),
 ) -> dict[str, Any]:
     """Each agent's adherence now: scheduled and actual activity, presence, routing status,
     state, impact, since when, and how long the current out-of-adherence run has lasted.
@@ -68,12 +69,17 @@ def realtime(
             unknown = [a for a in ids if not engine.has_agent(a)]
             if unknown:
                 raise invalid("agent_id", "unknown agent(s) " + ", ".join(map(repr, unknown[:10])))
+            for a in ids:
+                require_sees(principal, engine.agent(a))
         else:
             ids = sorted(
                 a
                 for a in engine.agent_ids()
-                if (engine.agent(a).management_unit_id == management_unit_id)
-                or (team_id is not None and engine.agent(a).team_id == team_id)
+                if (
+                    (engine.agent(a).management_unit_id == management_unit_id)
+                    or (team_id is not None and engine.agent(a).team_id == team_id)
+                )
+                and principal.visibility.sees(engine.agent(a))
             )
         rows = [(live.row(a), engine.horizon(a)) for a in ids]
     items = [
@@ -88,13 +94,14 @@ def realtime(
 def agent_realtime(
     agent_id: str = Path(min_length=1, max_length=128),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_READ),
+    principal: Principal = requires(_READ),
 ) -> dict[str, Any]:
     live = ctx.live
     assert live is not None
     with live.lock:
         if not live.engine.has_agent(agent_id):
             raise not_found("agent", agent_id)
+        require_sees(principal, live.engine.agent(agent_id))
         row, horizon = live.row(agent_id), live.engine.horizon(agent_id)
     return render_row(row, horizon, ctx.clock())
 
@@ -107,7 +114,7 @@ def agent_realtime(
 async def historical(
     body: models.HistoricalQueryIn,
     services: Any = Depends(container),
-    _: Principal = requires(_READ),
+    principal: Principal = requires(_READ),
 ) -> Any:
     """Metrics per agent and per local day for up to 31 days (optionally segments and
     exceptions), with exactly the fields and values `adhere evaluate` gives for that window,
@@ -121,7 +128,7 @@ async def historical(
         include_segments=body.include_segments,
         include_exceptions=body.include_exceptions,
     )
-    found = await run_in_threadpool(snapshots, services.context, query)
+    found = _visible(principal, await run_in_threadpool(snapshots, services.context, query), query)
     if event_count(found, query) > services.settings.historical_job_threshold_events:
         job = services.jobs.submit("adherence.historical", lambda: evaluate_history(found, query))
         return JSONResponse(
@@ -143,6 +150,22 @@ def get_job(
     if job is None:
         raise not_found("job", job_id)
     return JSONResponse(_job(job))  # the result as computed, like the synchronous answer
+
+
+def _visible(
+    principal: Principal, found: list[AgentSnapshot], query: HistoricalQuery
+) -> list[AgentSnapshot]:
+    """Agents asked for by id must all be visible; a unit or team shows only those that are."""
+    if query.agent_ids is not None:
+        for snapshot in found:
+            require_sees(principal, snapshot.agent)
+        return found
+    selection = (
+        f"management unit {query.management_unit_id!r}"
+        if query.management_unit_id is not None
+        else f"team {query.team_id!r}"
+    )
+    return visible_only(principal, found, lambda snapshot: snapshot.agent, selection)
 
 
 def _job(job: Any) -> dict[str, Any]:

@@ -12,7 +12,13 @@ from adhere.domain.explanations import ExplanationStatus, ExplanationType
 from adhere.domain.instants import format_instant
 from adhere.entrypoints.api import models
 from adhere.entrypoints.api.deps import context, instant, path_id
-from adhere.entrypoints.api.security import Principal, requires
+from adhere.entrypoints.api.security import (
+    Principal,
+    forbid_role,
+    require_sees_id,
+    requires,
+    visible_agent_ids,
+)
 from adhere.service import explanations
 from adhere.service.context import ServiceContext
 
@@ -26,9 +32,10 @@ _WRITE = "schedule:agent:write"
 def create(
     body: models.ExplanationIn,
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_WRITE),
+    principal: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
     """A new explanation, Pending until approved or denied."""
+    require_sees_id(principal, ctx, body.agent_id)
     stored = explanations.create_explanation(
         ctx,
         body.agent_id,
@@ -47,8 +54,9 @@ def list_all(
     start: str | None = Query(default=None, description="Only those ending after this."),
     end: str | None = Query(default=None, description="Only those starting before this."),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires("adherence:read"),
+    principal: Principal = requires("adherence:read"),
 ) -> dict[str, Any]:
+    """The explanations of the agents the caller sees."""
     found = explanations.list_explanations(
         ctx,
         agent_id,
@@ -56,16 +64,23 @@ def list_all(
         None if start is None else instant(start, "start"),
         None if end is None else instant(end, "end"),
     )
-    return {"items": [_render(item) for item in found]}
+    visible = visible_agent_ids(principal, ctx)
+    return {
+        "items": [
+            _render(item)
+            for item in found
+            if visible is None or item.explanation.agent_id in visible
+        ]
+    }
 
 
 @router.get("/explanations/{explanation_id}", response_model=models.Explanation)
 def get(
     explanation_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires("adherence:read"),
+    principal: Principal = requires("adherence:read"),
 ) -> dict[str, Any]:
-    return _render(explanations.get_explanation(ctx, explanation_id))
+    return _render(_visible(principal, ctx, explanation_id))
 
 
 @router.post("/explanations/{explanation_id}/approve", response_model=models.Explanation)
@@ -73,9 +88,10 @@ def approve(
     body: models.ExplanationDecisionIn | None = None,
     explanation_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_WRITE),
+    principal: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
     """Approve: the covered out-of-adherence time becomes Explained, live and in history."""
+    _may_decide(principal, ctx, explanation_id)
     notes = None if body is None else body.notes
     return _render(explanations.set_status(ctx, explanation_id, ExplanationStatus.APPROVED, notes))
 
@@ -85,10 +101,23 @@ def deny(
     body: models.ExplanationDecisionIn | None = None,
     explanation_id: str = path_id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_WRITE),
+    principal: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
+    _may_decide(principal, ctx, explanation_id)
     notes = None if body is None else body.notes
     return _render(explanations.set_status(ctx, explanation_id, ExplanationStatus.DENIED, notes))
+
+
+def _visible(principal: Principal, ctx: ServiceContext, explanation_id: str) -> StoredExplanation:
+    found = explanations.get_explanation(ctx, explanation_id)
+    require_sees_id(principal, ctx, found.explanation.agent_id)
+    return found
+
+
+def _may_decide(principal: Principal, ctx: ServiceContext, explanation_id: str) -> None:
+    """Agents explain, supervisors decide: on explanations of agents they see."""
+    forbid_role(principal, "agent", "approve or deny explanations")
+    _visible(principal, ctx, explanation_id)
 
 
 def _render(stored: StoredExplanation) -> dict[str, Any]:

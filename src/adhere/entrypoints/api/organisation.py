@@ -17,7 +17,7 @@ from adhere.adapters.scenario_format import (
 from adhere.domain.organisation import Team
 from adhere.entrypoints.api import models
 from adhere.entrypoints.api.deps import context, dumped
-from adhere.entrypoints.api.security import Principal, requires
+from adhere.entrypoints.api.security import Principal, require_everyone, require_sees, requires
 from adhere.service import organisation
 from adhere.service.context import ServiceContext
 from adhere.service.organisation import NotFound
@@ -63,9 +63,10 @@ def put_management_unit(
     response: Response,
     unit_id: str = _id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_WRITE),
+    principal: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
     """Create or replace a management unit; new settings re-evaluate its agents' history."""
+    require_everyone(principal)
     unit = parse_management_unit({"id": unit_id, **dumped(body)})
     _status(response, organisation.put_management_unit(ctx, unit))
     return render_management_unit(unit)
@@ -91,9 +92,10 @@ def put_activity_code(
     unit_id: str = _id(),
     code_id: str = _id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_WRITE),
+    principal: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
     """Create or replace an activity code (codes are never deleted: set `active` false)."""
+    require_everyone(principal)
     code = parse_activity_code({"id": code_id, **dumped(body)})
     _status(response, organisation.put_activity_code(ctx, unit_id, code))
     return render_activity_code(code)
@@ -130,8 +132,9 @@ def put_team(
     response: Response,
     team_id: str = _id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_WRITE),
+    principal: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
+    require_everyone(principal)
     team = Team(team_id, body.name or team_id, body.management_unit_id)
     _status(response, organisation.put_team(ctx, team))
     return _team(team)
@@ -142,18 +145,24 @@ def list_agents(
     management_unit_id: str | None = Query(default=None, max_length=128),
     team_id: str | None = Query(default=None, max_length=128),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_READ),
+    principal: Principal = requires(_READ),
 ) -> dict[str, Any]:
+    """The agents the caller sees."""
     with ctx.store.reading() as tx:
-        return {"items": [render_agent_record(a) for a in tx.agents(management_unit_id, team_id)]}
+        found = tx.agents(management_unit_id, team_id)
+    return {"items": [render_agent_record(a) for a in found if principal.visibility.sees(a)]}
 
 
 @router.get("/agents/{agent_id}", response_model=models.Agent)
 def get_agent(
-    agent_id: str = _id(), ctx: ServiceContext = Depends(context), _: Principal = requires(_READ)
+    agent_id: str = _id(),
+    ctx: ServiceContext = Depends(context),
+    principal: Principal = requires(_READ),
 ) -> dict[str, Any]:
     with ctx.store.reading() as tx:
-        return render_agent_record(organisation.require_agent(tx, agent_id))
+        agent = organisation.require_agent(tx, agent_id)
+    require_sees(principal, agent)
+    return render_agent_record(agent)
 
 
 @router.put(
@@ -166,9 +175,10 @@ def put_agent(
     response: Response,
     agent_id: str = _id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires(_WRITE),
+    principal: Principal = requires(_WRITE),
 ) -> dict[str, Any]:
     """Create or replace an agent, with its ids on other platforms (``external_ids``)."""
+    require_everyone(principal)
     fields = dumped(body)
     agent = parse_agent({"id": agent_id, **fields}, body.management_unit_id)
     _status(response, organisation.put_agent(ctx, agent))

@@ -16,7 +16,14 @@ from adhere.adapters.schedule_files import (
 from adhere.entrypoints.api import models
 from adhere.entrypoints.api.deps import body, context, dumped, instant, json_body
 from adhere.entrypoints.api.problems import Problem, invalid
-from adhere.entrypoints.api.security import Principal, requires
+from adhere.entrypoints.api.security import (
+    Principal,
+    forbid_role,
+    require_everyone,
+    require_sees,
+    require_sees_id,
+    requires,
+)
 from adhere.service import organisation
 from adhere.service.context import ServiceContext
 from adhere.service.schedules import replace_schedules
@@ -37,12 +44,12 @@ def get_schedule(
     start: str | None = Query(default=None, description="Only activities ending after this."),
     end: str | None = Query(default=None, description="Only activities starting before this."),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires("schedule:agent:read"),
+    principal: Principal = requires("schedule:agent:read"),
 ) -> dict[str, Any]:
     low = None if start is None else instant(start, "start")
     high = None if end is None else instant(end, "end")
     with ctx.store.reading() as tx:
-        organisation.require_agent(tx, agent_id)
+        require_sees(principal, organisation.require_agent(tx, agent_id))
         activities = tx.activities(agent_id, low, high)
     return {"agent_id": agent_id, "activities": [render_activity(a) for a in activities]}
 
@@ -52,10 +59,12 @@ def put_schedule(
     body: models.ScheduleIn,
     agent_id: str = _id(),
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires("schedule:agent:write"),
+    principal: Principal = requires("schedule:agent:write"),
 ) -> dict[str, Any]:
     """Replace the agent's activities inside ``[start, end)``: overlaps are rejected, naming
     both activities; activities straddling the range's edges are cut at the edge."""
+    forbid_role(principal, "agent", "change schedules")  # their write scope is for explanations
+    require_sees_id(principal, ctx, agent_id)
     replacement = parse_replacement(dumped(body), agent_id)
     replace_schedules(ctx, [replacement])
     with ctx.store.reading() as tx:
@@ -88,9 +97,10 @@ def put_schedule(
 async def import_schedules(
     request: Request,
     ctx: ServiceContext = Depends(context),
-    _: Principal = requires("schedule:agent:write"),
+    principal: Principal = requires("schedule:agent:write"),
 ) -> dict[str, Any]:
-    """Replace many schedules at once, all or nothing."""
+    """Replace many schedules at once, all or nothing (for callers who see every agent)."""
+    require_everyone(principal)
     content = await body(request, _MAX_IMPORT_BYTES)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "text/csv":
