@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+import orjson
 from sqlalchemy import Engine
 
 from adhere.adapters.database import connect, upgrade
@@ -20,18 +21,22 @@ from adhere.adapters.sealing import Sealer
 from adhere.adapters.store import SqlStore
 from adhere.config import Settings
 from adhere.domain.data_actions import DataAction
-from adhere.domain.instants import MICROS_PER_MINUTE, MICROS_PER_SECOND
+from adhere.domain.instants import MICROS_PER_MINUTE, MICROS_PER_SECOND, Instant
+from adhere.domain.organisation import ManagementUnit
 from adhere.domain.rules import RuleSpec
+from adhere.entrypoints.api.live_rows import render_row
 from adhere.service.action_runner import ActionRunner
 from adhere.service.action_scopes import ScopeGuard
 from adhere.service.announcer import Announcer
 from adhere.service.auth import AuthService
+from adhere.service.board_feed import BoardFeed
 from adhere.service.context import Limits, ServiceContext
 from adhere.service.jobs import JobRunner
-from adhere.service.live import LiveAdherence
+from adhere.service.live import LiveAdherence, LiveRow
 from adhere.service.replay import rebuild
 from adhere.service.rule_worker import RuleWorker
 from adhere.service.scope_check import ScopeVerdict
+from adhere.service.users import UserService
 from adhere.service.webhook_dispatch import Dispatcher
 from adhere.service.webhooks import WebhookPolicy
 
@@ -48,11 +53,13 @@ class Container:
     webhooks: WebhookPolicy
     sealer: Sealer  # opens and seals data action credentials
     actions: ActionRunner  # runs data actions, in `automation`'s loop only
+    users: UserService  # people who log in to the board, and their sessions
     automation: LoopThread = field(default_factory=LoopThread)  # the loop for outbound work
     jobs: JobRunner = field(default_factory=JobRunner)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     announcer: Announcer | None = None  # publishes what the live engine learns
+    board: BoardFeed | None = None  # the live board's rows, for its event stream
     _rule_worker: RuleWorker | None = None  # runs in `automation`
     _dispatcher: Dispatcher | None = None  # delivers webhooks, in its own thread and loop
     _rules: Future[None] | None = None  # the worker's run
@@ -68,12 +75,15 @@ class Container:
         announced = store.announced_changes()  # writes made while no server ran
         self.reload()
         store.forget_changes(announced)
+        if self.board is not None:
+            self.board.publish()  # every row, before the first stream asks for a snapshot
         self._dispatcher = dispatcher = Dispatcher(store, self.webhooks, self.context.clock)
         for name, target in (
             ("adhere-clock", self._tick),
             ("adhere-sync", self._sync),
             ("adhere-webhooks", lambda: dispatcher.run(self._stopping)),
             ("adhere-announcer", self._announce),
+            ("adhere-board", self._publish_board),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -105,6 +115,8 @@ class Container:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.board is not None:
+            self.board.close()  # open event streams end now, not at the server's timeout
         self.rules_changed()  # wake the workers from their pauses, to see `_stopping` now
         if self._dispatcher is not None:
             self._dispatcher.wake()
@@ -141,6 +153,10 @@ class Container:
                     self.live.catch_up(self.context.clock())
             except Exception:  # keep ticking; the error is logged
                 _log.exception("advancing the clock failed")
+
+    def _publish_board(self) -> None:
+        if self.board is not None:
+            self.board.run(self._stopping)
 
     def _announce(self) -> None:
         if self.announcer is not None:
@@ -180,7 +196,8 @@ def build(settings: Settings) -> Container:
         future_micros=round(settings.future_tolerance_seconds * MICROS_PER_SECOND),
         max_batch=settings.max_batch_events,
     )
-    context = ServiceContext(store, LiveAdherence(), limits)
+    live = LiveAdherence()
+    context = ServiceContext(store, live, limits)
     after_minutes = settings.shift_start_missed_after_minutes
     announcer = Announcer(context, round(after_minutes * MICROS_PER_MINUTE))
     auth = AuthService(store.engine, settings)
@@ -192,9 +209,19 @@ def build(settings: Settings) -> Container:
         context,
         webhook_policy(settings),
         announcer=announcer,
+        board=BoardFeed(live, context.clock, _board_row),
         sealer=sealer,
         actions=ActionRunner(store, sealer),
+        users=UserService(store, settings),
     )
+
+
+def _board_row(row: LiveRow, horizon: Instant | None, unit: ManagementUnit, now: Instant) -> str:
+    """A board row: the realtime API's, and when its out-of-adherence run becomes severe."""
+    severe_after = unit.settings.severe_alert_threshold_minutes * 60
+    return orjson.dumps(
+        {**render_row(row, horizon, now), "severe_after_seconds": severe_after}
+    ).decode()
 
 
 def secret_sealer(settings: Settings) -> Sealer:

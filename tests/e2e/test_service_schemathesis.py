@@ -62,6 +62,8 @@ SEEDED_PARAMETERS = (
 )
 # By check name, by operation: the first failure's report (it holds a curl reproduction).
 Report = dict[str, dict[str, str]]
+# Endless by design (server-sent events): a fuzzed request would wait on it forever.
+ENDLESS = {"GET /api/v1/adherence/stream"}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -238,7 +240,8 @@ def _assert_none(report: Report, check: Callable[..., Any]) -> None:
 
 
 def _operations(schema: BaseSchema) -> list[APIOperation]:
-    return [result.ok() for result in schema.get_all_operations()]
+    operations = (result.ok() for result in schema.get_all_operations())
+    return [operation for operation in operations if operation.label not in ENDLESS]
 
 
 def _fuzz(

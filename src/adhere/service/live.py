@@ -65,6 +65,7 @@ class LiveAdherence:
         # Each agent's queue membership: the queue ids of its latest event carrying some.
         self.queues: dict[str, tuple[Instant, tuple[str, ...]]] = {}
         self._pending: Pending | None = None  # recorded only while an announcer looks
+        self._touched: set[str] = set()  # agents whose row may have changed, for the board
 
     def replace_engine(
         self,
@@ -75,8 +76,15 @@ class LiveAdherence:
         self.engine = engine
         self._since = {agent_id: _Since(stale=True) for agent_id in engine.agent_ids()}
         self.queues = {} if queues is None else queues
+        self._touched = set(engine.agent_ids())
         if self._pending is not None:
             self._pending.rebuilt = True
+
+    def take_touched(self) -> set[str]:
+        """The agents whose live row may have changed since the last call (with `lock`
+        held): what the board's feed re-renders (service/board_feed.py)."""
+        touched, self._touched = self._touched, set()
+        return touched
 
     # ---- the announcer's buffer (call with `lock` held) -----------------------------------
 
@@ -102,19 +110,27 @@ class LiveAdherence:
     # ---- inputs (call with `lock` held, after the store committed) ------------------------
 
     def configure_unit(self, unit: ManagementUnit, codes: Sequence[ActivityCode]) -> None:
-        self._record(self.engine.configure_unit(unit, codes))
+        engine = self.engine
+        self._record(engine.configure_unit(unit, codes))
+        # Rows carry unit settings (the severe threshold) even where adherence is unchanged.
+        self._touched.update(
+            a for a in engine.agent_ids() if engine.agent(a).management_unit_id == unit.id
+        )
         if self._pending is not None:
             self._pending.units.add(unit.id)
 
     def add_agent(self, agent: Agent) -> None:
         self.engine.add_agent(agent)
         self._since.setdefault(agent.id, _Since())
+        self._touched.add(agent.id)
 
     def ingest(self, events: Iterable[AgentEvent]) -> None:
         ingest = self.engine.ingest
+        touch = self._touched.add  # presence and routing show on the board, changed or not
         changes: list[AdherenceChange] = []
         for event in events:
             changes += ingest(event)
+            touch(event.agent_id)
             if event.queue_ids is not None:
                 self._join(event, event.queue_ids)
         self._record(changes)
@@ -123,11 +139,13 @@ class LiveAdherence:
         self, agent_id: str, start: Instant, end: Instant, activities: Sequence[Activity]
     ) -> None:
         self._record(self.engine.replace_schedule(agent_id, start, end, activities))
+        self._touched.add(agent_id)
         if self._pending is not None:
             self._pending.schedules.add(agent_id)
 
     def put_explanation(self, explanation: Explanation) -> None:
         self._record(self.engine.put_explanation(explanation))
+        self._touched.add(explanation.agent_id)
 
     def catch_up(self, now: Instant) -> None:
         """Report what schedule boundaries changed up to `now`.
@@ -174,6 +192,7 @@ class LiveAdherence:
             return
         if self._pending is not None:
             self._pending.changes += changes
+        self._touched.update(change.agent_id for change in changes)
         for change in changes:
             since = self._since.setdefault(change.agent_id, _Since())
             if change.correction or change.until is not None:
