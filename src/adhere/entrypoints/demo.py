@@ -179,7 +179,15 @@ def _introduce(console: Console, base_url: str, logins: list[_Login]) -> None:
     console.print(Panel("\n".join(lines), title="Adhere demo", expand=False))
 
 
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # Ctrl-C and a plain `kill` both stop everything cleanly, even where SIGINT was ignored
+    # (a demo started in the background by a non-interactive shell).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     console = Console()
     url = _fresh_database()
     logins = _people(url)
