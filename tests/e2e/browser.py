@@ -29,8 +29,10 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(os.environ.get("ADHERE_TEST_ARTIFACTS", "test-artifacts"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: Playwright's synchronous API runs an event loop in this thread while it is
+    open, and every later test calling asyncio.run would find it running."""
     if not CHROMIUM.exists():
         message = f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
         if in_ci():
