@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         le=30 * 24,
         description="How long a browser session lasts after logging in.",
     )
+    # How often an open live stream checks that its token or session still holds: a disabled
+    # user, an ended session or an expired token stops receiving rows within this time.
+    stream_recheck_seconds: float = Field(default=15, gt=0, le=300)
     lateness_limit_days: float = Field(default=7, gt=0, le=366)
     future_tolerance_seconds: float = Field(default=300, ge=0, le=86_400)
     max_batch_events: int = Field(default=10_000, ge=1, le=100_000)

@@ -39,7 +39,7 @@ IN_ADHERENCE = re.compile(r"^\s*in\s*adherence", re.IGNORECASE)
 OUT_OF_ADHERENCE = re.compile(r"^\s*out\s*of\s*adherence", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Center:
     server: RunningServer
     admin: httpx.Client
@@ -74,9 +74,10 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
     client = create_client(database_url, "browser-tests")
     server = start_server(database_url, workdir)
     admin = api_client(server.base_url, fetch_token(server.base_url, client))
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+    center = Center(server, admin, start)
     try:
         _populate(admin)
-        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
         for agent in ("ana", "ben", "cleo"):
             response = admin.put(
                 f"/api/v1/agents/{agent}/schedule",
@@ -95,10 +96,10 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
         _create_user(database_url, "sam", "--role", "supervisor", "--name", "Sam Supervisor")
         _create_user(database_url, "ana", "--role", "agent", "--agent", "ana", "--name", "Ana")
         _create_user(database_url, "ben", "--role", "agent", "--agent", "ben", "--name", "Ben")
-        yield Center(server, admin, start)
+        yield center
     finally:
         admin.close()
-        server.stop()
+        center.server.stop()
 
 
 def _populate(admin: httpx.Client) -> None:
@@ -328,3 +329,27 @@ def test_an_agent_explains_an_exception_and_a_supervisor_approves_it(
     stored = center.admin.get("/api/v1/explanations", params={"agent_id": "ben"}).json()
     assert [e["status"] for e in stored["items"]] == ["Approved"]
     assert stored["items"][0]["notes"] == "A customer call ran over"
+
+
+def test_the_board_recovers_by_itself_when_the_server_restarts(
+    browser: Browser, center: Center
+) -> None:
+    """The stream drops; the board says so, reconnects, and shows what changed meanwhile."""
+    page = browser.new_context().new_page()
+    _log_in(page, center, "sam")
+    status = page.locator("#connection")
+    expect(status).to_have_text("Live")
+    expect(_cell(page, "dan", "actual")).to_contain_text("Offline")
+    port = center.server.port
+    center.server.stop()
+    expect(status).to_have_text(re.compile("Reconnecting"), timeout=5000)
+    # The same database and port, so the tests after this one go on with it.
+    center.server = start_server(
+        center.server.database_url, center.server.log_path.parent, port=port
+    )
+    page.evaluate("window.__notReloaded = true")
+    _post(center.admin, "dan-1", "dan", datetime.now(UTC), "login", "OnQueue")
+    expect(status).to_have_text("Live", timeout=10_000)
+    expect(_cell(page, "dan", "actual")).to_contain_text("On queue", timeout=5000)
+    assert page.evaluate("window.__notReloaded") is True
+    page.context.close()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -58,13 +59,14 @@ def test_the_demo_runs_a_living_center_and_ctrl_c_stops_it_all(tmp_path: Path) -
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
+    children: list[int] = []
     try:
         _wait_for(lambda: "Ctrl-C" in output.read_text(), 60, "banner")
         printed = output.read_text()
         assert f"http://127.0.0.1:{port}/" in printed
         password = re.search(r"supervisor \(supervisor\), password (\S+)", printed)
         assert password is not None, printed
-        children = _children_of(demo.pid)
+        children += _children_of(demo.pid)
         assert len(children) == 2, children  # the server and the simulator
 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as browser:
@@ -96,7 +98,14 @@ def test_the_demo_runs_a_living_center_and_ctrl_c_stops_it_all(tmp_path: Path) -
         assert demo.wait(timeout=30) == 0
         assert "Stopped." in output.read_text()
         assert [child for child in children if Path(f"/proc/{child}").exists()] == []
-    finally:
+    finally:  # on a failure too: what the demo started must not outlive the test
         if demo.poll() is None:
-            demo.kill()
-            demo.wait()
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
+        for child in children:
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)

@@ -243,6 +243,7 @@ def test_csv_cells_cannot_run_as_formulas(api: Api, admin: Caller) -> None:
         ({"management_unit_id": UNIT, "from": "2026-03-01", "to": "tomorrow"}, "to"),
         ({"management_unit_id": UNIT, "from": "2025-11-30", "to": "2026-03-02"}, "to"),
         ({"management_unit_id": UNIT, "to": "2026-03-02"}, "from"),
+        ({"management_unit_id": UNIT, "from": "0001-01-01", "to": "0001-01-02"}, "from"),
         ({"management_unit_id": UNIT, "team_id": "t-blue", **MARCH}, "team_id"),
         (MARCH, "management_unit_id"),
         ({"management_unit_id": "", **MARCH}, "management_unit_id"),

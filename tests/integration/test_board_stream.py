@@ -75,7 +75,11 @@ class Board:
 def board(database_url: str) -> Iterator[Board]:
     """The service on a real socket, with a unit in New York, two teams and three agents on
     an eight-hour on-queue shift that began an hour ago, and a London unit with one agent."""
-    container = build(Settings(database_url=database_url, clock_interval_seconds=0.05))
+    container = build(
+        Settings(
+            database_url=database_url, clock_interval_seconds=0.05, stream_recheck_seconds=0.5
+        )
+    )
     container.start()  # the test server runs no lifespan: the container is started here
     board: Board | None = None
     try:
@@ -260,6 +264,19 @@ def test_people_see_only_the_agents_their_role_lets_them(board: Board) -> None:
         assert {a for event in seen for a in event.rows} == {"cleo"}
         seen = everyone.until("cleo", system_presence="OnQueue")
         assert {a for event in seen for a in event.rows} == {"ana", "ben", "cleo"}
+
+
+def test_a_stream_ends_soon_after_its_user_is_disabled(board: Board) -> None:
+    """Opened with a session that then ends: no more rows within `stream_recheck_seconds`."""
+    _settled(board, {"ana", "ben", "cleo", "lou"})
+    with board.user_stream("max", "--role", "supervisor") as stream:
+        assert set(stream.next().rows) == {"ana", "ben", "cleo", "lou"}
+        assert not stream.ended.wait(1.2), "a valid session's stream ended"  # rechecks pass
+        board.container.users.disable_user(board.container.users.find_user("max").id)
+        assert stream.ended.wait(3), "the stream outlived its user's session"
+        board.post("ben-9", "ben", "OnQueue", kind="login")
+        with pytest.raises(AssertionError, match="the stream ended"):
+            stream.next(timeout=1)
 
 
 def test_filters_name_known_units_and_teams(board: Board) -> None:

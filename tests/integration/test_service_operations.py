@@ -63,6 +63,9 @@ def test_a_large_historical_query_runs_as_a_job(api: Api, admin: Caller) -> None
     assert job["status"] == "succeeded"
     assert job["result"] == direct.json()
     assert admin.get("/api/v1/jobs/nope").status_code == 404
+    # Another client (with the same scope) is not told the job exists.
+    other = api.client.get(job_url, headers=api.headers("adherence:read"))
+    assert other.status_code == 404, other.text
 
 
 def test_new_settings_re_evaluate_history(admin: Caller) -> None:

@@ -283,6 +283,25 @@ def test_streams_get_only_the_agents_they_may_and_want_to_see(
     assert set(rows(feed.start(seen.event_id, team))) == {"ana"}
 
 
+def test_an_agent_who_moves_out_of_a_streams_view_is_removed_from_it(
+    feed: BoardFeed, live: LiveAdherence
+) -> None:
+    blue = Visibility(team_ids=frozenset({"blue"})).sees
+    green = Visibility(team_ids=frozenset({"green"})).sees
+    seen = feed.start(None, blue)
+    assert set(rows(seen)) == {"ana"}
+    with live.lock:
+        live.add_agent(Agent("ana", "Ana", "mu", "green"))  # ana moves to team green
+    feed.publish()
+    ingest(live, "a-login", "ana", "09:10:00", Presence.ON_QUEUE)  # and changes again
+    feed.publish()
+    for batch in (feed.since(seen.seq, blue), feed.start(seen.event_id, blue)):
+        assert batch is not None
+        assert rows(batch) == {"ana": {"agent_id": "ana", "removed": True}}
+    assert rows(feed.start(None, green))["ana"]["actual"] == "OnQueueWork"
+    assert "ana" not in rows(feed.start(None, blue))  # a fresh stream never hears of her
+
+
 # ---- waking the streams, and stopping -----------------------------------------------------
 
 

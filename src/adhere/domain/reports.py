@@ -23,14 +23,22 @@ WORST_EXCEPTIONS = 10
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+# Days before this cannot hold events (timestamps are after 1970), and the first years of the
+# calendar have no UTC instant in zones east of Greenwich.
+EARLIEST_DATE = date(1970, 1, 2)
+
+
 def parse_date(text: str, field: str) -> date:
     """A calendar date written ``YYYY-MM-DD`` (nothing else: no week dates, no times)."""
     if not _ISO_DATE.fullmatch(text):
         raise InvalidInput(f"expected a date as YYYY-MM-DD, got {text[:40]!r}", field)
     try:
-        return date.fromisoformat(text)
+        found = date.fromisoformat(text)
     except ValueError as error:
         raise InvalidInput(f"not a date: {error}", field) from None
+    if found < EARLIEST_DATE:
+        raise InvalidInput(f"must not be before {EARLIEST_DATE.isoformat()}", field)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,7 +208,7 @@ def main() -> None:
         _write_private(WORKDIR / "admin-token", _admin_token(base_url, admin) + "\n")
         _introduce(console, base_url, logins)
         while server.poll() is None:
-            if simulation.poll() not in (None, 0):
+            if simulation is not None and simulation.poll() not in (None, 0):
                 tail = simulator_log.read_text(errors="replace")[-2000:]
                 console.print(f"[red]the simulator stopped:[/red]\n{tail}")
                 simulation = None

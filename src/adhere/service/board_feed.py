@@ -11,6 +11,7 @@ process start (a different `epoch`), starts over from a snapshot of every latest
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import threading
@@ -40,6 +41,8 @@ class _Published:
     seq: int
     agent: Agent
     text: str  # the row's JSON, encoded once for every stream
+    before: Agent | None  # the agent as last published: a stream that saw it, but won't now,
+    # must drop the row (the agent moved to a team or unit it does not see)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,10 @@ class BoardFeed:
         with self._lock:
             for agent, text in encoded:
                 self._seq += 1
-                published = _Published(self._seq, agent, text)
+                previous = self._latest.get(agent.id)
+                published = _Published(
+                    self._seq, agent, text, None if previous is None else previous.agent
+                )
                 self._ring.append(published)
                 self._latest[agent.id] = published
             listeners = list(self._listeners)
@@ -195,20 +201,32 @@ class BoardFeed:
 
     # ---- internals (with `_lock` held) ---------------------------------------------------
 
-    def _after(self, seq: int) -> list[_Published] | None:
-        """Each agent's latest row published after `seq`; None if the ring lost some of them."""
+    def _after(self, seq: int) -> list[tuple[_Published, Agent | None]] | None:
+        """Each agent's latest row published after `seq`, with the agent as the stream last
+        saw it (before the first of those rows); None if the ring lost some of them."""
         ring = self._ring
         first = ring[0].seq if ring else self._seq + 1
         if seq + 1 < first:
             return None
-        latest = {p.agent.id: p for p in islice(ring, seq + 1 - first, None)}
-        return list(latest.values())
+        latest: dict[str, _Published] = {}
+        seen_as: dict[str, Agent | None] = {}
+        for published in islice(ring, seq + 1 - first, None):
+            seen_as.setdefault(published.agent.id, published.before)
+            latest[published.agent.id] = published
+        return [(published, seen_as[agent_id]) for agent_id, published in latest.items()]
 
     def _snapshot(self, wanted: Wanted) -> Batch:
-        return self._batch(True, self._latest.values(), wanted)
+        return self._batch(True, ((p, None) for p in self._latest.values()), wanted)
 
-    def _batch(self, snapshot: bool, rows: Iterable[_Published], wanted: Wanted) -> Batch:
-        texts = [p.text for p in rows if wanted(p.agent)]
+    def _batch(
+        self, snapshot: bool, rows: Iterable[tuple[_Published, Agent | None]], wanted: Wanted
+    ) -> Batch:
+        """The rows the stream wants; for an agent it saw but may no longer see, a removal."""
+        texts = [
+            p.text if wanted(p.agent) else _removal(p.agent.id)
+            for p, seen_as in rows
+            if wanted(p.agent) or (seen_as is not None and wanted(seen_as))
+        ]
         return Batch(snapshot, texts, self._seq, self.event_id(self._seq))
 
     def _seq_of(self, event_id: str | None) -> int | None:
@@ -220,3 +238,8 @@ class BoardFeed:
             return None
         seq = int(number)
         return seq if seq <= self._seq else None
+
+
+def _removal(agent_id: str) -> str:
+    """The row that tells a stream to drop an agent."""
+    return json.dumps({"agent_id": agent_id, "removed": True})

@@ -28,6 +28,7 @@ class JobStatus(StrEnum):
 class Job:
     id: str
     kind: str
+    owner: str  # who submitted it (an OAuth client, or "user:<id>"): the only one who may read it
     status: JobStatus
     created: float
     finished: float | None = None
@@ -41,17 +42,20 @@ class JobRunner:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adhere-job")
 
-    def submit(self, kind: str, work: Callable[[], Any]) -> Job:
-        job = Job(f"job_{secrets.token_urlsafe(12)}", kind, JobStatus.RUNNING, time.time())
+    def submit(self, kind: str, work: Callable[[], Any], owner: str) -> Job:
+        job = Job(f"job_{secrets.token_urlsafe(12)}", kind, owner, JobStatus.RUNNING, time.time())
         with self._lock:
             self._forget_old()
             self._jobs[job.id] = job
         self._pool.submit(self._run, job, work)
         return job
 
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str, owner: str) -> Job | None:
+        """The job, to the one who submitted it; to anyone else it does not exist (its result
+        may hold agents they do not see)."""
         with self._lock:
-            return self._jobs.get(job_id)
+            job = self._jobs.get(job_id)
+        return job if job is not None and job.owner == owner else None
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -130,7 +130,9 @@ async def historical(
     )
     found = _visible(principal, await run_in_threadpool(snapshots, services.context, query), query)
     if event_count(found, query) > services.settings.historical_job_threshold_events:
-        job = services.jobs.submit("adherence.historical", lambda: evaluate_history(found, query))
+        job = services.jobs.submit(
+            "adherence.historical", lambda: evaluate_history(found, query), principal.client_id
+        )
         return JSONResponse(
             _job(job),
             status_code=202,
@@ -144,9 +146,10 @@ async def historical(
 def get_job(
     job_id: str = Path(min_length=1, max_length=128),
     services: Any = Depends(container),
-    _: Principal = requires(_READ),
+    principal: Principal = requires(_READ),
 ) -> Any:
-    job = services.jobs.get(job_id)
+    """A job's status and result; only its submitter sees it (404 to anyone else)."""
+    job = services.jobs.get(job_id, principal.client_id)
     if job is None:
         raise not_found("job", job_id)
     return JSONResponse(_job(job))  # the result as computed, like the synchronous answer

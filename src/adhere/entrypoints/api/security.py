@@ -118,6 +118,16 @@ def _authenticate(
     return principal
 
 
+def still_authorised(request: Request, scope: str) -> bool:
+    """Whether the token or session that opened a long-lived response (the live stream) still
+    holds `scope` now: it may have expired, been revoked, or its user disabled since."""
+    try:
+        _authenticate(request, SecurityScopes([scope]), request.headers.get("authorization"))
+    except Problem:
+        return False
+    return True
+
+
 def _token_principal(request: Request, token: str) -> Principal:
     auth: AuthService = request.app.state.container.auth
     try:

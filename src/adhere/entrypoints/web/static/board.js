@@ -114,6 +114,10 @@ function receive(event, snapshot) {
   if (snapshot) rows.clear();
   let unknownNames = false;
   for (const row of data.rows) {
+    if (row.removed) {
+      rows.delete(row.agent_id); // moved out of what this user sees
+      continue;
+    }
     row.sinceMs = row.since ? Date.parse(row.since) : null;
     row.outMs = row.out_of_adherence_since ? Date.parse(row.out_of_adherence_since) : null;
     row.searchable = `${row.agent_name} ${row.agent_id}`.toLowerCase();

@@ -86,12 +86,14 @@ async function load() {
   const end = startOfDay(shiftDate(date, 1), zone);
   // Up to now, not the day's end: history does not know the future (it would extend the
   // current state to midnight).
-  const until = Math.min(end, Math.max(start, Math.floor(Date.now() / 1000) * 1000));
-  const range = { start: new Date(start).toISOString(), end: new Date(until).toISOString() };
+  const until = Math.min(end, Math.floor(Date.now() / 1000) * 1000);
+  // A day still to come has no history yet: only its schedule.
+  const begun = until > start;
+  const range = { start: new Date(start).toISOString(), end: new Date(begun ? until : end).toISOString() };
   const id = encodeURIComponent(agentId);
   const within = `start=${encodeURIComponent(range.start)}&end=${encodeURIComponent(range.end)}`;
   const [found, schedule, explanations] = await Promise.all([
-    historical(range),
+    begun ? historical(range) : { agents: [{ metrics: {}, segments: [], exceptions: [] }] },
     api(`/api/v1/agents/${id}/schedule?${within}`),
     api(`/api/v1/explanations?agent_id=${id}&${within}`),
   ]);
@@ -123,7 +125,8 @@ function renderMetrics(agent) {
   const percent = (value) => (value === null || value === undefined ? '—' : `${value.toFixed(1)} %`);
   $('adherence-percent').textContent = percent(metrics.adherence_percent);
   $('conformance-percent').textContent = percent(metrics.conformance_percent);
-  $('exception-time').textContent = formatDuration(metrics.exception_seconds);
+  $('exception-time').textContent =
+    metrics.exception_seconds === undefined ? '—' : formatDuration(metrics.exception_seconds);
   $('exception-count').textContent = String((agent.exceptions || []).length);
 }
 
