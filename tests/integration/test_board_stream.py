@@ -76,9 +76,7 @@ def board(database_url: str) -> Iterator[Board]:
     """The service on a real socket, with a unit in New York, two teams and three agents on
     an eight-hour on-queue shift that began an hour ago, and a London unit with one agent."""
     container = build(
-        Settings(
-            database_url=database_url, clock_interval_seconds=0.05, stream_recheck_seconds=0.5
-        )
+        Settings(database_url=database_url, clock_interval_seconds=0.05, stream_recheck_seconds=0.5)
     )
     container.start()  # the test server runs no lifespan: the container is started here
     board: Board | None = None

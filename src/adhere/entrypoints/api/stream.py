@@ -90,6 +90,7 @@ async def stream(
         )
 
     shutdown = anyio.Event()  # set by sse-starlette when the server is asked to stop
+
     def allowed() -> bool:
         return still_authorised(request, _SCOPE)
 
