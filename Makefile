@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-board clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ $(CHROMIUM):
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py $(BENCH_ARGS)
+
+# The live board under 5,000 simulated agents: update latency in the browser, server CPU, memory.
+bench-board: $(STAMP) $(CHROMIUM)
+	$(BIN)/python bench/board_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -70,6 +70,10 @@ _WATCH = """probes => {
     const all = {subtree: true, childList: true, characterData: true};
     new MutationObserver(look).observe(document.body, all);
     look();
+    window.__longTasks = [];
+    new PerformanceObserver(list => {
+        for (const task of list.getEntries()) window.__longTasks.push(task.duration);
+    }).observe({type: 'longtask'});
 }"""
 
 
@@ -258,6 +262,8 @@ def _measure(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         _log_in(page, server.base, password)
+        page.wait_for_function("document.querySelector('#counts').textContent.includes('agents')")
+        rows_on_board = page.inner_text("#counts")  # before the search narrows it
         page.get_by_label("Search by name").fill("Probe")
         page.locator('[data-agent-id^="probe-"]').first.wait_for()
         page.evaluate(_WATCH, list(probes))
@@ -279,6 +285,7 @@ def _measure(
         events = _stored_events(url) - events_before
         page.wait_for_timeout(3000)
         seen = page.evaluate("window.__seen")
+        long_tasks = page.evaluate("window.__longTasks")
         memory = _memory(server.process.pid)
         browser.close()
     latencies = _latencies(sent, seen)
@@ -297,6 +304,12 @@ def _measure(
         "server_cores": cores,
         "server_cores_per_1000_events_per_second": cores / (rate / 1000) if rate else float("nan"),
         "server_memory_mib": memory,
+        "browser_long_tasks": {
+            "count": len(long_tasks),
+            "max_ms": max(long_tasks, default=0.0),
+            "busy_ms_per_second": sum(long_tasks) / seconds,
+        },
+        "board_summary": rows_on_board,
         "seconds": seconds,
     }
 

@@ -38,8 +38,10 @@ from adhere.service.organisation import NotFound
 _DESCRIPTION = """Real-time schedule adherence for contact centers.
 
 Every route needs an OAuth 2 access token (client credentials at `/oauth/token`) with the
-scope the route names. A missing scope is a 403 whose body and `WWW-Authenticate` header name
-it, and the scopes the token has. Errors are RFC 9457 problem details."""
+scope the route names, or a browser session (`POST /api/v1/session`; its cookie carries the
+scopes of the user's role, and state-changing calls add the `X-CSRF-Token` header). A missing
+scope is a 403 whose body and `WWW-Authenticate` header name it, and the scopes the caller
+has. Errors are RFC 9457 problem details."""
 
 
 def create_app(container: Container) -> FastAPI:
