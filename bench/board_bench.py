@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import create_engine, text
 
 from engine_bench import machine, revision
@@ -262,7 +262,7 @@ def _measure(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         _log_in(page, server.base, password)
-        page.wait_for_function("document.querySelector('#counts').textContent.includes('agents')")
+        expect(page.locator("#counts")).to_contain_text("agents", timeout=30_000)
         rows_on_board = page.inner_text("#counts")  # before the search narrows it
         page.get_by_label("Search by name").fill("Probe")
         page.locator('[data-agent-id^="probe-"]').first.wait_for()

@@ -805,6 +805,29 @@ class DatabaseRun:
     stored_before_logins: int = 0
 
 
+class _Watcher(threading.Thread):
+    """A board watching the whole time (`--watch`): the live stream, read and dropped, so the
+    server renders every changed row as it would for a supervisor's browser."""
+
+    def __init__(self, base: str, tokens: Tokens) -> None:
+        super().__init__(daemon=True, name="watcher")
+        self.base, self.tokens = base, tokens
+        self.received = 0
+
+    def run(self) -> None:
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.stream(
+                "GET",
+                self.base + "/api/v1/adherence/stream",
+                headers=self.tokens.headers(),
+                timeout=None,
+            ) as stream,
+        ):
+            for chunk in stream.iter_bytes():
+                self.received += len(chunk)
+
+
 def run_database(kind: str, work: Workload, args: argparse.Namespace, scratch: Path) -> DatabaseRun:
     result = DatabaseRun(kind)
     directory = scratch / kind
@@ -830,6 +853,9 @@ def run_database(kind: str, work: Workload, args: argparse.Namespace, scratch: P
                 flush=True,
             )
             tokens = Tokens(server.base, client_id, secret)
+            watcher = _Watcher(server.base, tokens) if args.watch else None
+            if watcher is not None:
+                watcher.start()
             parts = set(args.parts.split(","))
             if "a" in parts:
                 prepared = time.perf_counter()
@@ -845,6 +871,8 @@ def run_database(kind: str, work: Workload, args: argparse.Namespace, scratch: P
                 result.ingest, profile = run_ingest(server, tokens, bodies, args, profile_to)
                 del bodies
                 print_ingest(kind, result.ingest)
+                if watcher is not None:
+                    print(f"[{kind}] a: the watching board received {watcher.received:,} bytes")
                 if profile:
                     print(
                         f"[{kind}] a: server profile (py-spy, steady window), "
@@ -1001,6 +1029,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "before the server starts: for what-if experiments (e.g. other indexes); not a figure",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (a and b)")
+    parser.add_argument(
+        "--watch", action="store_true", help="keep a live board stream open during the run"
+    )
     parser.add_argument(
         "--keep",
         help="copy each database's scratch folder (server log, profiles) here "

@@ -335,18 +335,44 @@ def test_closing_the_feed_wakes_every_stream(feed: BoardFeed) -> None:
     assert asyncio.run(wait_for_close())
 
 
-def test_the_publisher_publishes_until_told_to_stop(feed: BoardFeed, live: LiveAdherence) -> None:
+def test_the_publisher_publishes_while_a_stream_listens_until_told_to_stop(
+    feed: BoardFeed, live: LiveAdherence
+) -> None:
     stopping = threading.Event()
     publisher = threading.Thread(target=feed.run, args=(stopping,))
     publisher.start()
-    try:
+
+    async def listening() -> None:
+        listener = feed.listen()
         seen = feed.start(None, EVERYONE)
         ingest(live, "b-login", "ben", "09:10:00", Presence.ON_QUEUE)
-        deadline = time.monotonic() + 2
-        while feed.since(seen.seq, EVERYONE) is None:
-            assert time.monotonic() < deadline, "nothing published"
-            time.sleep(0.01)
+        await asyncio.wait_for(listener.wait(), 2)  # woken by the publisher's thread
+        assert feed.since(seen.seq, EVERYONE) is not None
+        feed.forget(listener)
+
+    try:
+        asyncio.run(listening())
     finally:
         stopping.set()
         publisher.join(1)
     assert not publisher.is_alive()
+
+
+def test_while_no_stream_listens_rows_wait_for_the_next_stream(
+    feed: BoardFeed, live: LiveAdherence
+) -> None:
+    """Rendering costs ingestion: with nobody watching, the publisher leaves the touched
+    agents in the live state, and the next stream publishes them before its first batch."""
+    stopping = threading.Event()
+    publisher = threading.Thread(target=feed.run, args=(stopping,))
+    publisher.start()
+    try:
+        before = feed.start(None, EVERYONE)
+        ingest(live, "b-login", "ben", "09:10:00", Presence.ON_QUEUE)
+        time.sleep(feed.interval_seconds * 6)
+        assert feed.since(before.seq, EVERYONE) is None  # not rendered
+    finally:
+        stopping.set()
+        publisher.join(1)
+    assert feed.publish() == 1  # what a new stream does first
+    assert rows(feed.start(before.event_id, EVERYONE))["ben"]["actual"] == "OnQueueWork"

@@ -120,6 +120,7 @@ async def _events(
     listener = feed.listen()  # before the first batch: nothing published after it is missed
     watcher = asyncio.create_task(_wake_on(shutdown, listener))
     try:
+        await run_in_threadpool(feed.publish)  # what changed while no stream was open
         batch = feed.start(last_event_id, wanted)
         yield _event(batch, ctx, retry=RETRY_MILLISECONDS)
         seq = batch.seq
