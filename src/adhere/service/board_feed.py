@@ -31,6 +31,7 @@ __all__ = ["Batch", "BoardFeed", "Encoder", "Listener", "Wanted"]
 _log = logging.getLogger("adhere.board")
 _CHUNK = 500  # rows gathered per hold of the engine's lock: ingest waits no longer than that
 _IDLE_PER_BUSY = 9  # the publisher rests nine times as long as it worked: at most 10 % busy
+_MAX_REST_SECONDS = 0.5  # ...but no longer than this
 
 # One agent's row as the streams send it (JSON text): the row, its latest reported instant,
 # its management unit, and the time of rendering.
@@ -110,7 +111,9 @@ class BoardFeed:
                 _log.exception("publishing the board's rows failed")
             # Rendering competes with ingestion for the interpreter: under a heavy feed, publish
             # less often (an agent touched many times is rendered once) rather than slow it.
-            wait = max(self.interval_seconds, (time.monotonic() - started) * _IDLE_PER_BUSY)
+            # Never longer than _MAX_REST_SECONDS, which keeps a change within a second.
+            rest = (time.monotonic() - started) * _IDLE_PER_BUSY
+            wait = min(max(self.interval_seconds, rest), _MAX_REST_SECONDS)
 
     def publish(self) -> int:
         """Render the rows of the agents touched since the last call; wake the streams.
