@@ -113,6 +113,21 @@ def test_wrong_password_unknown_and_disabled_users_get_the_same_401(api: Api) ->
     assert bodies[0] == bodies[1] == bodies[2]
 
 
+def test_repeated_failed_logins_must_wait_before_trying_again(api: Api) -> None:
+    """Five free failures; then even the right password waits, told how long (Retry-After)."""
+    person(api, "dana", "admin")
+    browser = Browser(api)
+    for _ in range(5):
+        assert browser.log_in("dana", "not the password").status_code == 401
+    refused = browser.log_in("dana")
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["code"] == "auth.too_many_attempts"
+    assert refused.headers["retry-after"] == "1"
+    assert "set-cookie" not in refused.headers
+    time.sleep(1.05)
+    assert browser.log_in("dana").status_code == 200
+
+
 def test_disabling_a_user_ends_their_session_at_once(api: Api, admin: Caller) -> None:
     user = person(api, "dana", "supervisor")
     browser = logged_in(api, "dana")

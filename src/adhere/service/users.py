@@ -9,8 +9,10 @@ a SHA-256 hash, so a copy of the database opens no browser session.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from adhere.adapters.store import SqlStore
 from adhere.adapters.user_store import SessionRecord, UsernameTaken, UserRecord, UserStore
 from adhere.config import Settings
 from adhere.domain.errors import InvalidInput
+from adhere.domain.login_throttle import LoginThrottle
 from adhere.service.auth import EVERYONE, KNOWN_SCOPES, Principal, Visibility
 
 __all__ = [
@@ -66,6 +69,14 @@ class InvalidCredentials(Exception):
         super().__init__("wrong username or password")
 
 
+class TooManyAttempts(Exception):
+    """Too many failed logins for this username or from this address: wait, then retry."""
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(f"too many failed logins: try again in {math.ceil(retry_after_seconds)} s")
+
+
 class InvalidSession(Exception):
     """A session cookie that opens nothing; the message says why, for the person."""
 
@@ -80,6 +91,8 @@ class UserService:
         self._now = now
         self._hasher = PasswordHasher()
         self._dummy_hash: str | None = None
+        self._throttle = LoginThrottle()
+        self._throttle_lock = threading.Lock()
 
     @property
     def lifetime_seconds(self) -> float:
@@ -142,18 +155,30 @@ class UserService:
 
     # --- sessions ------------------------------------------------------------------------
 
-    def log_in(self, username: str, password: str) -> tuple[str, SessionRecord]:
-        """A new session's cookie token and the session, else `InvalidCredentials`.
+    def log_in(
+        self, username: str, password: str, source: str = "unknown"
+    ) -> tuple[str, SessionRecord]:
+        """A new session's cookie token and the session, else `InvalidCredentials`, or
+        `TooManyAttempts` after repeated failures for this username or from `source` (the
+        client's address): each costs the server a password hash, and a guesser a try.
 
         An unknown user costs a hash verification too, so timing tells no names apart.
         """
+        keys = (f"user:{username.strip().lower()}", f"from:{source}")
+        with self._throttle_lock:
+            wait = self._throttle.wait_seconds(keys, self._now())
+        if wait > 0:
+            raise TooManyAttempts(wait)
         found = self._store.user_with_password_hash(username)
         if found is None:
             self._verify(self._unused_hash(), password)
+        if found is None or not self._verify(found[1], password) or found[0].disabled:
+            with self._throttle_lock:
+                self._throttle.failed(keys, self._now())
             raise InvalidCredentials()
-        user, password_hash = found
-        if not self._verify(password_hash, password) or user.disabled:
-            raise InvalidCredentials()
+        user = found[0]
+        with self._throttle_lock:
+            self._throttle.succeeded(keys[0])
         token = secrets.token_urlsafe(32)  # 256 bits
         now_us = self._now_us()
         session = SessionRecord(user, secrets.token_urlsafe(32), now_us + self._lifetime_us)

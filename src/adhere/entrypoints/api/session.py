@@ -9,6 +9,7 @@ which this service never grants), and an `Origin` naming another host is refused
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from adhere.service.users import (
     ROLE_SCOPES,
     InvalidCredentials,
     SessionRecord,
+    TooManyAttempts,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
@@ -74,6 +76,7 @@ def _same_origin_json(request: Request) -> None:
     responses={
         401: {"description": "Wrong username or password, or a disabled user"},
         403: {"description": "Another site's origin"},
+        429: {"description": "Too many failed logins for this username or address: wait"},
         415: {"description": "Not JSON"},
     },
 )
@@ -81,9 +84,18 @@ def log_in(body: LoginIn, request: Request) -> JSONResponse:
     """Log in: sets the session cookie and returns the session, with its CSRF token."""
     service = users(request)
     try:
-        token, session = service.log_in(body.username, body.password)
+        source = request.client.host if request.client else "unknown"
+        token, session = service.log_in(body.username, body.password, source)
     except InvalidCredentials as error:
         raise Problem(401, "auth.invalid_credentials", str(error), title="Login refused") from None
+    except TooManyAttempts as error:
+        raise Problem(
+            429,
+            "auth.too_many_attempts",
+            str(error),
+            title="Too many failed logins",
+            headers={"Retry-After": str(math.ceil(error.retry_after_seconds))},
+        ) from None
     replaced = request.cookies.get(SESSION_COOKIE)
     if replaced:
         service.log_out(replaced)  # one session per login: the old cookie opens nothing now
