@@ -75,8 +75,6 @@ class Container:
         announced = store.announced_changes()  # writes made while no server ran
         self.reload()
         store.forget_changes(announced)
-        if self.board is not None:
-            self.board.publish()  # every row, before the first stream asks for a snapshot
         self._dispatcher = dispatcher = Dispatcher(store, self.webhooks, self.context.clock)
         for name, target in (
             ("adhere-clock", self._tick),

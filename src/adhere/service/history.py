@@ -14,7 +14,7 @@ from typing import Any
 from adhere.adapters.scenario_format import render_agent, render_metrics
 from adhere.domain.engine import AgentSnapshot
 from adhere.domain.errors import InvalidInput
-from adhere.domain.evaluation import evaluate_agent
+from adhere.domain.evaluation import AgentResult, evaluate_agent
 from adhere.domain.instants import MICROS_PER_SECOND, Instant
 from adhere.domain.metrics import Metrics
 from adhere.domain.scenario import Window
@@ -90,20 +90,25 @@ def event_count(found: Sequence[AgentSnapshot], query: HistoricalQuery) -> int:
     )
 
 
+def evaluate_snapshot(snapshot: AgentSnapshot, window: Window) -> AgentResult:
+    """One agent's adhere-result over `window`, from inputs copied off the live engine."""
+    return evaluate_agent(
+        snapshot.agent.id,
+        snapshot.inputs,
+        snapshot.classifier,
+        snapshot.unit,
+        window,
+        explanation_ends=snapshot.explanation_ends,
+    )
+
+
 def evaluate_history(found: Sequence[AgentSnapshot], query: HistoricalQuery) -> dict[str, Any]:
     """Per agent: the adhere-result/1 entry (segments and exceptions if asked), and totals."""
     window = Window(query.start, query.end)
     totals = Metrics()
     agents: list[dict[str, Any]] = []
     for snapshot in found:
-        result = evaluate_agent(
-            snapshot.agent.id,
-            snapshot.inputs,
-            snapshot.classifier,
-            snapshot.unit,
-            window,
-            explanation_ends=snapshot.explanation_ends,
-        )
+        result = evaluate_snapshot(snapshot, window)
         totals.add(result.metrics)
         rendered = render_agent(result)
         if not query.include_segments:

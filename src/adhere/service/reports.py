@@ -16,14 +16,13 @@ from datetime import timedelta
 from adhere.adapters.store import StoreTransaction
 from adhere.domain.engine import AgentSnapshot
 from adhere.domain.errors import InvalidInput
-from adhere.domain.evaluation import evaluate_agent
 from adhere.domain.instants import Instant, to_datetime
 from adhere.domain.local_days import LocalDay, first_instant, local_days
 from adhere.domain.organisation import Agent, ManagementUnit, Team
 from adhere.domain.reports import AgentHistory, DateRange, Report, build_report
 from adhere.domain.scenario import Window
 from adhere.service.context import ServiceContext
-from adhere.service.history import MAX_WINDOW_DAYS
+from adhere.service.history import MAX_WINDOW_DAYS, evaluate_snapshot
 from adhere.service.organisation import NotFound
 
 CHUNK_DAYS = MAX_WINDOW_DAYS - 1
@@ -93,16 +92,7 @@ def adherence_report(
     for window in windows:
         days += local_days(unit.zone, window.start, window.end)
         for history, snapshot in zip(histories, found, strict=True):
-            history.add(
-                evaluate_agent(
-                    snapshot.agent.id,
-                    snapshot.inputs,
-                    snapshot.classifier,
-                    snapshot.unit,
-                    window,
-                    explanation_ends=snapshot.explanation_ends,
-                )
-            )
+            history.add(evaluate_snapshot(snapshot, window))
             done += 1
             if progress is not None:
                 progress(done, total)

@@ -43,7 +43,7 @@ class ReportTeamDay(ReportDay):
 
 
 class ReportAgent(_AgentNames, _Counted):
-    pass
+    """One agent over the whole range."""
 
 
 class ReportAgentDay(_AgentNames, _Counted):
@@ -53,7 +53,7 @@ class ReportAgentDay(_AgentNames, _Counted):
 
 
 class ReportException(_AgentNames, ExceptionOut):
-    pass
+    """One of the range's longest exceptions, with whose it is."""
 
 
 class AdherenceReport(BaseModel):
